@@ -1,0 +1,2 @@
+export {BaseCommand} from './base-command.js'
+export * from './lib/errors.js'
