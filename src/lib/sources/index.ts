@@ -1,0 +1,10 @@
+/** Metric sources: they measure, they never decide. See ../evaluate for the decisions. */
+export * from './types.js'
+export {SourceError, redactUrl} from './http.js'
+export type {FetchImpl, SourceErrorKind} from './http.js'
+export {PrometheusSource, parsePromValue} from './prometheus.js'
+export type {PrometheusOptions, PromResult, PromSample, PromSeries, PromLabels} from './prometheus.js'
+export {GatewaySource, GATEWAY_METRICS} from './gateway.js'
+export type {GatewayMetrics, GatewaySummary, GatewaySourceOptions} from './gateway.js'
+export {RecordsSource, RECORD_METRICS} from './records.js'
+export type {RecordsInput, IncidentRecord, FeedbackRecord, ApprovalRecord, RollbackRecord, RehearsalRecord, Severity, Timestamp} from './records.js'
