@@ -1,0 +1,98 @@
+import {closeSync, openSync, writeSync} from 'node:fs'
+
+/**
+ * The daemon's logger. Lines are `<ISO timestamp> <LEVEL> <message>`; every line goes
+ * through `redact` first so API keys and bearer tokens never reach the log.
+ *
+ * Other gateway modules import `log` and call `log.info('Routing request: ...')`; the
+ * daemon points it at `$CCO_HOME/daemon.log` with `setLogSink` at start-up. Until then
+ * lines go to stderr.
+ */
+export interface Logger {
+  info(message: string): void
+  warn(message: string): void
+  error(message: string): void
+}
+
+export type LogLevel = 'INFO' | 'WARN' | 'ERROR'
+export type LogSink = (line: string) => void
+
+const SECRET_PATTERNS: Array<[RegExp, string]> = [
+  // Anthropic / OpenAI style keys.
+  [/\bsk-ant-[A-Za-z0-9_-]{6,}/g, 'sk-ant-***'],
+  [/\bsk-[A-Za-z0-9_-]{16,}/g, 'sk-***'],
+  // Authorization header values.
+  [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{6,}/gi, '$1 ***'],
+  // key=value / "key": "value" / header: value forms.
+  [
+    /\b((?:x-)?api[-_]?key|access[-_]?token|auth[-_]?token|token|secret|password|authorization)(["']?\s*[:=]\s*["']?)(?!\*\*\*)(?!Bearer\b|Basic\b)([^\s"',;}]{6,})/gi,
+    '$1$2***',
+  ],
+  // Long hex blobs (Azure keys are 32 hex characters).
+  [/\b[A-Fa-f0-9]{32,}\b/g, '***'],
+]
+
+/** Masks anything that looks like an API key, bearer token or secret value. */
+export function redact(text: string): string {
+  let out = text
+  for (const [pattern, replacement] of SECRET_PATTERNS) out = out.replace(pattern, replacement)
+  return out
+}
+
+export function formatLogLine(level: LogLevel, message: string, now = new Date()): string {
+  const stamp = now.toISOString()
+  return (
+    redact(message)
+      .split('\n')
+      .map((line) => `${stamp} ${level.padEnd(5)} ${line}`)
+      .join('\n') + '\n'
+  )
+}
+
+export function createLogger(sink: LogSink): Logger {
+  return {
+    info: (message) => sink(formatLogLine('INFO', message)),
+    warn: (message) => sink(formatLogLine('WARN', message)),
+    error: (message) => sink(formatLogLine('ERROR', message)),
+  }
+}
+
+export interface FileLogger extends Logger {
+  /** The raw sink, for `setLogSink`. */
+  sink: LogSink
+  close(): void
+}
+
+/** Appends to `file` (created 0600) with synchronous writes, so lines survive a crash and keep their order. */
+export function openFileLogger(file: string): FileLogger {
+  let fd: number | null = openSync(file, 'a', 0o600)
+  const sink: LogSink = (line) => {
+    if (fd === null) return
+    try {
+      writeSync(fd, line)
+    } catch {
+      // A full disk must not take the daemon down.
+    }
+  }
+  return {
+    ...createLogger(sink),
+    sink,
+    close() {
+      if (fd !== null) closeSync(fd)
+      fd = null
+    },
+  }
+}
+
+const stderrSink: LogSink = (line) => {
+  process.stderr.write(line)
+}
+let currentSink: LogSink = stderrSink
+
+/** Points the process-wide `log` at a sink (null = back to stderr). */
+export function setLogSink(sink: LogSink | null): void {
+  currentSink = sink ?? stderrSink
+}
+
+/** Process-wide logger for gateway modules. */
+export const log: Logger = createLogger((line) => currentSink(line))
