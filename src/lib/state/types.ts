@@ -1,0 +1,160 @@
+/** Records of the state store, as returned by StateStore (timestamps are ISO 8601 strings unless named *Ms). */
+
+export interface PhaseState {
+  phase: number
+  since: string
+  reason: string | null
+  actor: string
+}
+
+export interface RunRecord<R = unknown> {
+  id: string
+  kind: string
+  phase: number | null
+  startedAt: string
+  finishedAt: string | null
+  outcome: string | null
+  results: R
+  actor: string
+}
+
+export interface SampleRecord<M = Record<string, unknown>> {
+  id: number
+  /** epoch milliseconds */
+  ts: number
+  source: string
+  metrics: M
+}
+
+export interface EvaluationRecord<I = unknown> {
+  id: string
+  ts: string
+  from: number
+  to: number
+  verdict: string
+  inputs: I
+  /** sha256 of the canonical JSON of {from, to, verdict, inputs}: what an approval refers to. */
+  evidenceHash: string
+  actor: string
+}
+
+export interface ApprovalRecord {
+  id: number
+  ts: string
+  phase: number
+  by: string
+  reason: string | null
+  evaluationId: string | null
+  evaluationHash: string | null
+}
+
+export const INCIDENT_SEVERITIES = ['critical', 'major', 'minor'] as const
+export type IncidentSeverity = (typeof INCIDENT_SEVERITIES)[number]
+
+export interface IncidentRecord {
+  id: number
+  ts: string
+  severity: IncidentSeverity
+  title: string
+  detail: string | null
+  author: string
+  resolvedAt: string | null
+  resolvedBy: string | null
+  resolution: string | null
+}
+
+export const SENTIMENTS = ['positive', 'negative'] as const
+export type Sentiment = (typeof SENTIMENTS)[number]
+
+export interface FeedbackRecord {
+  id: number
+  ts: string
+  user: string
+  sentiment: Sentiment
+  comment: string | null
+  author: string
+}
+
+export interface BaselineRecord {
+  id: number
+  pinnedAt: string
+  phase: number
+  windowStart: string | null
+  windowEnd: string | null
+  sampleCount: number | null
+  metrics: Record<string, number>
+  actor: string
+}
+
+export const OPERATION_STATES = ['running', 'done', 'failed', 'rolled_back'] as const
+export type OperationState = (typeof OPERATION_STATES)[number]
+export const STEP_STATES = ['planned', 'running', 'done', 'failed', 'rolled_back'] as const
+export type StepState = (typeof STEP_STATES)[number]
+
+export interface OperationRecord<P = unknown> {
+  id: string
+  kind: string
+  params: P
+  state: OperationState
+  startedAt: string
+  finishedAt: string | null
+  actor: string
+  detail: unknown
+}
+
+export interface JournalStep {
+  operationId: string
+  index: number
+  name: string
+  state: StepState
+  plannedAt: string
+  startedAt: string | null
+  finishedAt: string | null
+  detail: unknown
+}
+
+/** An operation that was started and not finished: what the next invocation must resume or roll back. */
+export interface PendingOperation<P = unknown> {
+  operation: OperationRecord<P>
+  steps: JournalStep[]
+  /** A step journaled as running: interrupted while it ran, its effect is unknown. */
+  interruptedStep: JournalStep | null
+  /** The first step that is not done (the interrupted one, else the next planned), or null if all are done. */
+  nextStep: JournalStep | null
+}
+
+export interface RollbackRecord {
+  id: number
+  ts: string
+  kind: string
+  outcome: string
+  /** named phase durations in ms, e.g. {decision_to_flag: 12, flag_to_daemon_up: 840, verify: 120} */
+  timings: Record<string, number>
+  objectiveMs: number | null
+  totalMs: number | null
+  withinObjective: boolean
+  operationId: string | null
+  detail: unknown
+  actor: string
+}
+
+export interface TrailRecord<P = unknown> {
+  seq: number
+  ts: string
+  kind: string
+  actor: string
+  payload: P
+  prevHash: string
+  hash: string
+}
+
+export type TrailVerification =
+  | {ok: true; count: number; head: {seq: number; hash: string} | null}
+  | {ok: false; count: number; firstBadSeq: number; reason: string}
+
+export interface OperationLockHolder {
+  name: string
+  pid: number
+  host: string
+  acquiredAt: string
+}

@@ -1,0 +1,5 @@
+export * from './files.js'
+export * from './gateway-client.js'
+export * from './spec.js'
+export * from './target.js'
+export * from './daemon-ops.js'
