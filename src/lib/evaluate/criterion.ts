@@ -39,7 +39,8 @@ export function formatNumber(n: number | null | undefined): string {
   return String(Number(n.toPrecision(6)))
 }
 
-function withUnit(n: number | null, unit?: string): string {
+/** A number with its unit: '0.05%', '420 ms'. */
+export function withUnit(n: number | null, unit?: string): string {
   const text = formatNumber(n)
   if (!unit || n === null) return text
   return unit === '%' ? `${text}%` : `${text} ${unit}`

@@ -15,7 +15,7 @@
  * with status 'error': an outage of the measurement must reach a human, but never rolls
  * back on its own.
  */
-import {compare, formatNumber} from './criterion.js'
+import {compare, formatNumber, withUnit} from './criterion.js'
 import type {Baseline, DegradationBands, Measurement, RollbackTriggerSpec, TriggerBand, TriggerDecision} from './types.js'
 
 export const PLAN_DEGRADATION_BANDS: DegradationBands = {
@@ -86,14 +86,14 @@ export function evaluateTrigger(trigger: RollbackTriggerSpec, measurement: Measu
     const band = bandForDegradation(pct, trigger.bands)
     const b = trigger.bands
     const reason =
-      `${trigger.id}: ${formatNumber(value)}${trigger.unit ? ' ' + trigger.unit : ''} vs baseline ${formatNumber(base)} = ` +
+      `${trigger.id}: ${withUnit(value, trigger.unit)} vs baseline ${withUnit(base, trigger.unit)} = ` +
       `${formatNumber(pct)}% degradation -> ${band} (none < ${formatNumber(b.no_action_below)}% <= alert <= ${formatNumber(b.rollback_above)}% < rollback)`
     return {...common, baseline: base, degradationPct: pct, band, decision: band, status: 'evaluated', reason}
   }
 
   const tripped = compare(value, trigger.operator, trigger.threshold)
   const band: TriggerBand = tripped ? trigger.action : 'none'
-  const reason = `${trigger.id}: ${formatNumber(value)}${trigger.unit ? ' ' + trigger.unit : ''} ${tripped ? '' : 'not '}${trigger.operator} ${formatNumber(trigger.threshold)} -> ${band}`
+  const reason = `${trigger.id}: ${withUnit(value, trigger.unit)} ${tripped ? '' : 'not '}${trigger.operator} ${withUnit(trigger.threshold, trigger.unit)} -> ${band}`
   return {...common, band, decision: band, status: 'evaluated', reason}
 }
 

@@ -76,11 +76,21 @@ export interface JsonResponse {
 /** GET url and decode JSON. Network failures and timeouts throw SourceError; any HTTP status is returned. */
 export async function getJson(url: URL, opts: RequestJsonOptions): Promise<JsonResponse> {
   const shown = redactUrl(url)
+  // fetch refuses URLs with user:password; send them as Basic auth instead.
+  const target = new URL(url.href)
+  const auth: Record<string, string> = {}
+  if (target.username || target.password) {
+    const user = decodeURIComponent(target.username)
+    const pass = decodeURIComponent(target.password)
+    auth.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`
+    target.username = ''
+    target.password = ''
+  }
   let response: Response
   try {
-    response = await opts.fetchImpl(url, {
+    response = await opts.fetchImpl(target, {
       method: 'GET',
-      headers: {accept: 'application/json', ...opts.headers},
+      headers: {accept: 'application/json', ...auth, ...opts.headers},
       signal: AbortSignal.timeout(opts.timeoutMs),
     })
   } catch (error) {
