@@ -164,15 +164,21 @@ export function loadTargetFile(file: string, opts: {defaultHome: string}): Targe
  */
 export function targetSpecFromDocument(doc: Document, file: string, lineCounter: LineCounter, defaultHome: string, at: (string | number)[] = []): TargetSpec {
   const baseDir = path.dirname(file)
-  const where = (keyPath: (string | number)[]): string | undefined => {
-    const node = keyPath.length === 0 ? doc.contents : doc.getIn(keyPath, true)
+  const where = (keyPath: (string | number)[], atKey = false): string | undefined => {
+    let node: unknown = keyPath.length === 0 ? doc.contents : doc.getIn(keyPath, true)
+    if (atKey && keyPath.length > 0) {
+      // Point at the key itself (for unknown keys) rather than at its value.
+      const parent = keyPath.length === 1 ? doc.contents : doc.getIn(keyPath.slice(0, -1), true)
+      const last = keyPath[keyPath.length - 1]
+      if (isMap(parent)) node = parent.items.find((pair) => (pair.key as {value?: unknown} | null)?.value === last)?.key ?? node
+    }
     const range = (node as {range?: [number, number, number]} | undefined)?.range
     if (!range) return undefined
     const pos = lineCounter.linePos(range[0])
     return `${pos.line}:${pos.col}`
   }
-  const fail = (keyPath: (string | number)[], message: string): never => {
-    throw targetError(file, where(keyPath.length > 0 ? keyPath : at), keyPath.slice(at.length).join('.') || undefined, message)
+  const fail = (keyPath: (string | number)[], message: string, atKey = false): never => {
+    throw targetError(file, where(keyPath.length > 0 ? keyPath : at, atKey), keyPath.slice(at.length).join('.') || undefined, message)
   }
   const root = at.length === 0 ? doc.contents : doc.getIn(at, true)
   if (!isMap(root)) fail(at, 'must be a mapping of keys (name, home, cco, daemon, launcher, repo, build, test, ...)')
@@ -180,7 +186,7 @@ export function targetSpecFromDocument(doc: Document, file: string, lineCounter:
   const value = (at.length === 0 ? raw : getPath(raw, at)) as Record<string, unknown>
 
   for (const key of Object.keys(value)) {
-    if (!(TOP_KEYS as readonly string[]).includes(key)) fail([...at, key], `unknown key (expected one of: ${TOP_KEYS.join(', ')})`)
+    if (!(TOP_KEYS as readonly string[]).includes(key)) fail([...at, key], `unknown key (expected one of: ${TOP_KEYS.join(', ')})`, true)
   }
   const str = (key: string, required: boolean): string | undefined => {
     const v = value[key]
@@ -211,7 +217,7 @@ export function targetSpecFromDocument(doc: Document, file: string, lineCounter:
   }
   const daemonMap = (daemonRaw ?? {}) as Record<string, unknown>
   for (const key of Object.keys(daemonMap)) {
-    if (!(DAEMON_ACTIONS as readonly string[]).includes(key)) fail([...at, 'daemon', key], `unknown daemon command (expected: ${DAEMON_ACTIONS.join(', ')})`)
+    if (!(DAEMON_ACTIONS as readonly string[]).includes(key)) fail([...at, 'daemon', key], `unknown daemon command (expected: ${DAEMON_ACTIONS.join(', ')})`, true)
   }
   const daemon = {} as Record<DaemonAction, string[]>
   for (const action of DAEMON_ACTIONS) {
@@ -244,7 +250,7 @@ export function targetSpecFromDocument(doc: Document, file: string, lineCounter:
   if (value.timeouts !== undefined) {
     if (value.timeouts === null || typeof value.timeouts !== 'object' || Array.isArray(value.timeouts)) fail([...at, 'timeouts'], `must be a mapping such as {start: 30s, build: 10m}, got ${describe(value.timeouts)}`)
     for (const [key, v] of Object.entries(value.timeouts as Record<string, unknown>)) {
-      if (!(TIMEOUT_KEYS as string[]).includes(key)) fail([...at, 'timeouts', key], `unknown timeout (expected one of: ${TIMEOUT_KEYS.join(', ')})`)
+      if (!(TIMEOUT_KEYS as string[]).includes(key)) fail([...at, 'timeouts', key], `unknown timeout (expected one of: ${TIMEOUT_KEYS.join(', ')})`, true)
       if (typeof v !== 'string' && typeof v !== 'number') fail([...at, 'timeouts', key], `must be a duration such as 30s, got ${describe(v)}`)
       let ms: number
       try {
