@@ -11,7 +11,7 @@ import type {MockFaults, MockProviderOptions, RecordedRequest, RunningMockProvid
 /** Anthropic's documented request size limit for Messages; larger bodies get 413 like the real API. */
 const MAX_BODY_BYTES = 32 * 1024 * 1024
 /** Recorded bodies are kept in memory; past this many bytes the oldest records are dropped (benchmarks send a lot). */
-const MAX_RECORDED_BYTES = 256 * 1024 * 1024
+const MAX_RECORDED_BYTES = 64 * 1024 * 1024
 
 interface Record_ {
   method: string
