@@ -44,7 +44,6 @@ import type {
   Phase,
   Playbook,
   RelativeToBaseline,
-  RepoDefaults,
   ReviewPeriod,
   Risk,
   RollbackProcedure,
@@ -182,19 +181,20 @@ const windowV = either<string, 'phase'>(
 
 const measurementShape = {
   source: oneOf(SOURCES),
-  metric: str({pattern: /^[A-Za-z0-9_.:-]+$/, patternText: 'a metric name (letters, digits, ".", "_", ":" or "-")'}),
+  metric: text(),
   statistic: oneOf(STATISTICS),
   window: windowV,
   operator: oneOf(OPERATORS),
   threshold: num(),
   unit: oneOf(UNITS),
   min_samples: num({integer: true, min: 0}),
-  query: opt(text()),
   host_label: opt(text()),
   min_hosts: opt(num({integer: true, min: 1})),
   check: opt(checkId()),
   params: opt(params()),
 }
+
+const METRIC_NAME = /^[A-Za-z0-9_.:-]+$/
 
 /** Range of a threshold for its unit. */
 export function thresholdRange(unit: Unit): {min: number; max?: number; what: string} {
@@ -216,7 +216,9 @@ function checkMeasurement(m: Measurement, at: string, ctx: Ctx): void {
   if (m.statistic === 'ratio' && m.unit !== 'ratio' && m.unit !== 'percent') {
     ctx.reportAt(child(at, 'unit'), `statistic "ratio" needs unit "ratio" or "percent", got "${m.unit}"`)
   }
-  if (m.source === 'prometheus' && !m.query) ctx.reportAt(at, 'missing required field "query" (source "prometheus" needs a PromQL query)')
+  if (m.source !== 'prometheus' && !METRIC_NAME.test(m.metric)) {
+    ctx.reportAt(child(at, 'metric'), `"${m.metric}" is not a metric name (letters, digits, ".", "_", ":" or "-"); only source "prometheus" takes a PromQL expression`)
+  }
   if (m.source === 'check' && !m.check) ctx.reportAt(at, 'missing required field "check" (source "check" needs the id of the library check to run)')
   if (m.min_hosts !== undefined && m.source !== 'prometheus') ctx.reportAt(child(at, 'min_hosts'), 'min_hosts applies to fleet criteria only (source "prometheus")')
   if (m.host_label !== undefined && m.source !== 'prometheus') ctx.reportAt(child(at, 'host_label'), 'host_label applies to fleet criteria only (source "prometheus")')
@@ -289,17 +291,17 @@ const trigger = obj<RollbackTrigger>('a rollback trigger', {
   title: text(),
   ...measurementShape,
   action: oneOf(['rollback', 'alert', 'none']),
-  relative_to_baseline: opt(obj<{direction: 'increase' | 'decrease'}>('a baseline comparison', {direction: oneOf(['increase', 'decrease'])})),
+  worse_when: opt(oneOf(['higher', 'lower'])),
   bands: opt(bands),
   rollback_kind: opt(oneOf(ROLLBACK_KINDS)),
   plan_ref: planRef(),
 }, (t, at, ctx) => {
   checkMeasurement(t, at, ctx)
   if (t.bands) {
-    if (!t.relative_to_baseline) ctx.reportAt(child(at, 'bands'), 'bands need "relative_to_baseline" (they are percentages of the pinned baseline)')
     if (t.unit !== 'percent') ctx.reportAt(child(at, 'unit'), `bands are percentages: unit must be "percent", got "${t.unit}"`)
     if (t.threshold !== t.bands.rollback_above) ctx.reportAt(child(at, 'threshold'), `threshold (${t.threshold}) must equal bands.rollback_above (${t.bands.rollback_above})`)
   }
+  if (t.worse_when && !t.bands) ctx.reportAt(child(at, 'worse_when'), 'worse_when applies to banded triggers only (add "bands")')
   if (t.rollback_kind && t.action === 'none') ctx.reportAt(child(at, 'rollback_kind'), 'rollback_kind given but action is "none"')
 })
 
@@ -353,15 +355,26 @@ const phase = obj<Phase>('a phase', {
 
 const source = obj<SourceDocument>('a source document', {title: text(), path: opt(text()), version: opt(text()), date: opt(text()), status: opt(text())})
 
-const repo = obj<RepoDefaults>('repository defaults', {path: text(), build: argv(), test: argv(), stable_commit_marker: text(), docs: list(text())})
+const TIMEOUT_KEYS = ['start', 'stop', 'restart', 'status', 'launcher', 'build', 'test', 'http'] as const
 
-const target = obj<TargetDefaults>('target defaults', {
-  home: text(),
-  cco: argv(),
-  daemon: obj<TargetDefaults['daemon']>('daemon commands', {start: argv(), stop: argv(), restart: argv(), status: argv()}),
-  launcher: argv(),
-  files: obj<TargetDefaults['files']>('target files', {pid: text(), log: text(), flags: text(), gateway_config: text()}),
-  repo,
+const target = obj<TargetDefaults>('a target (same keys as a target file)', {
+  name: text(),
+  home: opt(text()),
+  cco: opt(argv()),
+  daemon: opt(obj<NonNullable<TargetDefaults['daemon']>>('daemon commands', {start: opt(argv()), stop: opt(argv()), restart: opt(argv()), status: opt(argv())})),
+  launcher: opt(argv()),
+  repo: opt(text()),
+  build: opt(argv()),
+  test: opt(argv()),
+  stable_commit_marker: opt(text()),
+  env: opt(record(str({nonEmpty: false}), {keyPattern: /^[A-Za-z_][A-Za-z0-9_]*$/, keyText: 'environment variable names'})),
+  timeouts: opt(obj<NonNullable<TargetDefaults['timeouts']>>('target timeouts', Object.fromEntries(TIMEOUT_KEYS.map((k) => [k, opt(duration())])) as unknown as Shape<NonNullable<TargetDefaults['timeouts']>>)),
+}, (t, at, ctx) => {
+  for (const action of ['start', 'stop', 'restart', 'status'] as const) {
+    if (!t.cco && !t.daemon?.[action]) ctx.reportAt(at, `missing daemon.${action} (give it as an argv list, or give "cco" so it defaults to <cco> daemon ${action})`)
+  }
+  if (!t.cco && !t.launcher) ctx.reportAt(at, 'missing "launcher" (an argv list such as [cco, launch], or give "cco")')
+  if ((t.build || t.test) && !t.repo) ctx.reportAt(at, 'build/test commands need "repo" (the directory they run in)')
 })
 
 const keyDifference = obj<KeyDifference>('a key difference', {feature: text(), old: text(), new: text()})

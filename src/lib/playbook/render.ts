@@ -165,12 +165,14 @@ function criteriaTable(criteria: Criterion[]): string[] {
 }
 
 function triggerCondition(t: RollbackTrigger): string {
-  if (t.bands && t.relative_to_baseline) {
-    const dir = t.relative_to_baseline.direction === 'increase' ? 'worse (higher)' : 'worse (lower)'
+  if (t.bands) {
+    const dir = (t.worse_when ?? 'higher') === 'higher' ? 'worse (higher)' : 'worse (lower)'
     return `${t.metric} ${dir} than baseline: < ${t.bands.no_action_below}% none · ${t.bands.alert_between[0]}–${t.bands.alert_between[1]}% alert · > ${t.bands.rollback_above}% ${t.action}`
   }
-  const fleet = t.min_hosts ? ` (fleet, at least ${t.min_hosts} hosts)` : ''
-  return `${condition(t)}${fleet}`
+  if (t.min_hosts !== undefined) {
+    return `share of hosts failing \`${t.metric}\` ${OP_TEXT[t.operator]} ${formatValue(t.threshold, t.unit)} (fleet, at least ${t.min_hosts} hosts)`
+  }
+  return condition(t)
 }
 
 function renderMarkdown(pb: Playbook): string {
@@ -190,19 +192,23 @@ function renderMarkdown(pb: Playbook): string {
   }
 
   const t = pb.target
-  out.push('## Target', '')
+  const cco = t.cco ?? []
+  const argvText = (argv: string[] | undefined, fallback: string[]): string => (argv ?? fallback).join(' ')
+  const daemonText = (['start', 'stop', 'restart', 'status'] as const)
+    .map((a) => `${a}: ${argvText(t.daemon?.[a], [...cco, 'daemon', a, ...(a === 'status' ? ['--json'] : [])])}`)
+    .join(' · ')
+  out.push(`## Target: ${t.name}`, '', 'Defaults; `--target FILE` points the playbook at another installation.', '')
   out.push(
     ...table(
       ['Setting', 'Default'],
       [
-        ['Home', `${t.home} (override with --home or CCO_HOME)`],
-        ['Executable', t.cco.join(' ')],
-        ['Daemon', `start: ${t.daemon.start.join(' ')} · stop: ${t.daemon.stop.join(' ')} · restart: ${t.daemon.restart.join(' ')} · status: ${t.daemon.status.join(' ')}`],
-        ['Launcher', t.launcher.join(' ')],
-        ['Files', `PID ${t.files.pid}, log ${t.files.log}, flags ${t.files.flags}, gateway config ${t.files.gateway_config}`],
-        ['Source repo', t.repo.path],
-        ['Build / test', `${t.repo.build.join(' ')} / ${t.repo.test.join(' ')}`],
-        ['Last stable commit marker', `"${t.repo.stable_commit_marker}"`],
+        ['Home', `${t.home ?? '$CCO_HOME, else ~/.cco'} (override with --home or CCO_HOME)`],
+        ['Executable', cco.join(' ')],
+        ['Daemon', daemonText],
+        ['Launcher', argvText(t.launcher, [...cco, 'launch'])],
+        ['Source repo', t.repo ?? ''],
+        ['Build / test', `${(t.build ?? []).join(' ')} / ${(t.test ?? []).join(' ')}`],
+        ['Last stable commit marker', t.stable_commit_marker ? `"${t.stable_commit_marker}"` : ''],
       ],
     ),
     '',

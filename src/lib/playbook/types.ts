@@ -12,6 +12,8 @@
 /** A duration as written in the playbook: `<number><unit>`, unit one of ms, s, m, h, d, w. */
 export type Duration = string
 
+/** `percent` (0..100) is the unit of every ratio-like metric the sources report (error rate, uptime,
+ * audit coverage, feedback and fleet shares); `ratio` (0..1) exists for other playbooks' metrics. */
 export type Unit = 'ratio' | 'percent' | 'ms' | 's' | 'count' | 'usd' | 'rps'
 export type Operator = '>' | '>=' | '<' | '<=' | '=='
 export type Statistic = 'avg' | 'p50' | 'p95' | 'p99' | 'rate' | 'count' | 'ratio' | 'max' | 'min' | 'last'
@@ -58,32 +60,27 @@ export interface SourceDocument {
 }
 
 /**
- * Defaults for the target the playbook acts on. A target file (`--target`) overrides them so the
- * same playbook runs against a real `cco` installation. Commands are argv arrays, run without a
- * shell; `daemon` and `launcher` are arguments to the `cco` executable.
+ * The target the playbook acts on by default, in the same shape as a target file (`--target`,
+ * see src/lib/target/spec.ts), so `targetSpecFromDocument(doc, file, lineCounter, home, ['target'])`
+ * accepts this section as is. Commands are argv arrays run without a shell; a relative command
+ * path or `repo` resolves against the playbook file's directory.
  */
 export interface TargetDefaults {
+  name: string
   /** The target's home; `--home` / `$CCO_HOME` win over it. `~` means the user's home directory. */
-  home: string
-  /** The target's executable (argv prefix), e.g. `[cco]`. */
-  cco: string[]
-  daemon: {start: string[]; stop: string[]; restart: string[]; status: string[]}
-  /** Arguments that launch a child through the launcher; the probe command follows them. */
-  launcher: string[]
-  /** File names relative to the home. */
-  files: {pid: string; log: string; flags: string; gateway_config: string}
-  repo: RepoDefaults
-}
-
-export interface RepoDefaults {
-  /** The source repository the git steps act on (relative paths resolve against the package root). */
-  path: string
-  build: string[]
-  test: string[]
+  home?: string
+  /** The target's executable (argv prefix); daemon and launcher commands default to `<cco> daemon <action>` / `<cco> launch`. */
+  cco?: string[]
+  daemon?: {start?: string[]; stop?: string[]; restart?: string[]; status?: string[]}
+  launcher?: string[]
+  /** The source repository the git steps, builds and tests act on. */
+  repo?: string
+  build?: string[]
+  test?: string[]
   /** Text of the commit message that marks the last stable commit (matched as a fixed string). */
-  stable_commit_marker: string
-  /** Documentation paths searched for leftover proxy references. */
-  docs: string[]
+  stable_commit_marker?: string
+  env?: {[name: string]: string}
+  timeouts?: {[name in 'start' | 'stop' | 'restart' | 'status' | 'launcher' | 'build' | 'test' | 'http']?: Duration}
 }
 
 export interface KeyDifference {
@@ -234,7 +231,8 @@ export interface RelativeToBaseline {
 /** A measurable condition, shared by gate criteria and rollback triggers. */
 export interface Measurement {
   source: MetricSource
-  /** Metric name in the source (`uptime`, `latency_ms`, `incidents.open_critical`, ...). */
+  /** Metric name in the source (`uptime`, `latency_ms`, `open_critical_incidents`, ...); for
+   * source `prometheus` a PromQL expression (`$window` stands for the window). */
   metric: string
   statistic: Statistic
   /** Time window: a duration, or `phase` (since the current phase began). */
@@ -244,8 +242,6 @@ export interface Measurement {
   unit: Unit
   /** Fewer samples than this gives "inconclusive", never pass or fail. */
   min_samples: number
-  /** PromQL (source `prometheus`). */
-  query?: string
   /** Label naming the host in PromQL results (fleet criteria list failing hosts by it). */
   host_label?: string
   /** Fleet criteria: fewer hosts than this gives "inconclusive". */
@@ -288,8 +284,8 @@ export interface RollbackTrigger extends Measurement {
   title: string
   /** What to do when the threshold is crossed (with bands: the most it may do). */
   action: TriggerAction
-  /** Degradation measured against the pinned baseline, in percent. */
-  relative_to_baseline?: {direction: 'increase' | 'decrease'}
+  /** With bands: which direction is a degradation vs the pinned baseline (latency `higher`, throughput `lower`). */
+  worse_when?: 'higher' | 'lower'
   bands?: Bands
   /** Which rollback procedure to run (`flag`, `git`, `fastest`). */
   rollback_kind?: RollbackKind
