@@ -1,0 +1,1017 @@
+/**
+ * The gateway's Anthropic-compatible API (issue 3): POST /v1/messages (JSON and SSE),
+ * POST /v1/messages/count_tokens, GET /v1/models[/{id}], HEAD / and HEAD /api/hello,
+ * POST /api/event_logging/batch (dropped). Anything else under /v1/ gets a 404 in
+ * Anthropic's envelope; paths outside return false so the server can route them.
+ *
+ * Hot path rules: the client's body bytes are forwarded unchanged to Anthropic-format
+ * providers (a parsed copy is used for routing only); stream events are written the moment
+ * they are complete, usage is parsed on the side after the write; exactly one RequestRecord
+ * is emitted per /v1/ request once the response is over.
+ */
+import {randomUUID} from 'node:crypto'
+import type {IncomingMessage, ServerResponse} from 'node:http'
+import {estimateInputTokens} from './count_tokens.js'
+import {errorEnvelope, errorEvent, errorTypeForStatus, mapUpstreamError, sendErrorBody} from './errors.js'
+import {RESPONSE_DROP} from './providers/headers.js'
+import {type Inbound, type ProviderAdapter, createAdapters} from './providers/index.js'
+import type {RecordSink, RequestRecord, Usage} from './record.js'
+import {route} from './router.js'
+import {DEFAULT_MAX_BODY_BYTES, type GatewaySettings} from './settings.js'
+import {SseParser} from './sse.js'
+import {MessageAccumulator, toRecordUsage} from './translate/accumulator.js'
+import {type Json, wireToRecordUsage} from './translate/common.js'
+import {chatResponseToAnthropic, responsesResponseToAnthropic} from './translate/response.js'
+import {ChatStreamTranslator, ResponsesStreamTranslator, type StreamTranslator, framesOf} from './translate/stream.js'
+import {
+  type BackoffPolicy,
+  DEFAULT_BACKOFF,
+  type Transport,
+  UndiciTransport,
+  UpstreamCall,
+  UpstreamError,
+  type UpstreamRequest,
+  type UpstreamResponse,
+  backoffDelay,
+  isRetryableStatus,
+  sleep,
+} from './upstream.js'
+
+export interface GatewayLogger {
+  info(msg: string): void
+  warn(msg: string): void
+  error(msg: string): void
+}
+
+export interface HealthSink {
+  recordOutcome(provider: string, ok: boolean, latencyMs: number, error?: string): void
+}
+
+export interface ApiDeps {
+  config: GatewaySettings
+  log: GatewayLogger
+  onRecord: RecordSink
+  health?: HealthSink
+  /** Epoch-ms clock for records (tests). */
+  now?: () => number
+  /** Upstream HTTP transport (default: undici keep-alive pools). */
+  transport?: Transport
+  /** Retry backoff (tests shorten it). */
+  backoff?: Partial<BackoffPolicy>
+  env?: NodeJS.ProcessEnv
+}
+
+export type ApiHandler = ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>) & {
+  /** Closes pooled upstream connections. */
+  close(): Promise<void>
+}
+
+type Headers = Record<string, string | string[] | undefined>
+
+/** Per-request state; becomes the RequestRecord. */
+class Exchange {
+  readonly id = `req_gw_${randomUUID().replaceAll('-', '')}`
+  readonly receivedAt: number
+  /** perf clock when the request body was in (start of gateway work). */
+  t0 = performance.now()
+  firstByteAt: number | null = null
+  agentType = 'main'
+  provider: string | null = null
+  providerType: string | null = null
+  modelRequested: string | null = null
+  modelServed: string | null = null
+  reason: string | null = null
+  stream = false
+  status = 0
+  success = false
+  errorType: string | null = null
+  errorMessage: string | null = null
+  attempts = 0
+  fallbackUsed = false
+  usage: Usage | null = null
+  stopReason: string | null = null
+  /** Time spent waiting on upstreams and backoff (excluded from overhead). */
+  waitMs = 0
+  overheadMs = 0
+  requestBody?: Buffer
+  responseBody?: string
+  readonly clientAbort = new AbortController()
+  emitted = false
+
+  constructor(readonly path: string, readonly method: string, now: number) {
+    this.receivedAt = now
+  }
+
+  fail(type: string, message: string): void {
+    this.success = false
+    this.errorType = type
+    this.errorMessage = message
+  }
+
+  toRecord(doneAt: number): RequestRecord {
+    const r: RequestRecord = {
+      request_id: this.id,
+      received_at: this.receivedAt,
+      first_byte_at: this.firstByteAt,
+      done_at: doneAt,
+      path: this.path,
+      method: this.method,
+      agent_type: this.agentType,
+      provider: this.provider,
+      model_requested: this.modelRequested,
+      model_served: this.modelServed,
+      routing_reason: this.reason,
+      stream: this.stream,
+      status: this.status,
+      success: this.success,
+      error_type: this.success ? null : this.errorType,
+      error_message: this.success ? null : this.errorMessage,
+      attempts: this.attempts,
+      fallback_used: this.fallbackUsed,
+      provider_type: this.providerType,
+      usage: this.usage,
+      usage_missing: this.usage === null,
+      stop_reason: this.stopReason,
+      overhead_ms: Math.round(this.overheadMs * 1000) / 1000,
+    }
+    if (this.requestBody) r.request_body = this.requestBody
+    if (this.responseBody !== undefined) r.response_body = this.responseBody
+    return r
+  }
+}
+
+/** A failed attempt that may be retried / passed to the next provider. */
+interface Failure {
+  kind: 'status' | 'connection' | 'timeout' | 'config' | 'model'
+  message: string
+  status?: number
+  headers?: Headers
+  bodyText?: string
+  /** Worth another attempt on the same provider. */
+  retrySame: boolean
+}
+
+type Outcome = {kind: 'sent'} | {kind: 'aborted'} | {kind: 'failed'; failure: Failure}
+
+const SENT: Outcome = {kind: 'sent'}
+const ABORTED: Outcome = {kind: 'aborted'}
+
+function failed(failure: Failure): Outcome {
+  return {kind: 'failed', failure}
+}
+
+/** Status for an error event seen before anything was sent (answered as a real HTTP error instead). */
+function statusForErrorType(type: string): number {
+  switch (type) {
+    case 'rate_limit_error': return 429
+    case 'overloaded_error': return 529
+    case 'invalid_request_error': return 400
+    case 'authentication_error': return 401
+    case 'permission_error': return 403
+    case 'not_found_error': return 404
+    case 'request_too_large': return 413
+    case 'timeout_error': return 504
+    default: return 500
+  }
+}
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+type BodyResult = {kind: 'ok'; body: Buffer} | {kind: 'too_large'; size: number} | {kind: 'aborted'}
+
+/** Reads the request body up to `limit` bytes; beyond it stops collecting (never buffers an oversize body). */
+function readBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
+  const declared = Number(req.headers['content-length'])
+  if (Number.isFinite(declared) && declared > limit) return Promise.resolve({kind: 'too_large', size: declared})
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    let done = false
+    const finish = (r: BodyResult): void => {
+      if (done) return
+      done = true
+      req.removeListener('data', onData)
+      resolve(r)
+    }
+    const onData = (c: Buffer): void => {
+      size += c.length
+      if (size > limit) {
+        chunks.length = 0
+        finish({kind: 'too_large', size})
+        return
+      }
+      chunks.push(c)
+    }
+    req.on('data', onData)
+    req.once('end', () => finish({kind: 'ok', body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)}))
+    req.once('error', () => finish({kind: 'aborted'}))
+    req.once('close', () => {
+      if (!req.complete) finish({kind: 'aborted'})
+    })
+  })
+}
+
+export function createApiHandler(deps: ApiDeps): ApiHandler {
+  const settings = deps.config
+  const log = deps.log
+  const now = deps.now ?? Date.now
+  const adapters = createAdapters(settings, deps.env)
+  const transport = deps.transport ?? new UndiciTransport()
+  const backoff: BackoffPolicy = {...DEFAULT_BACKOFF, ...deps.backoff}
+  const maxBodyBytes = settings.server?.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
+
+  function emit(ex: Exchange): void {
+    if (ex.emitted) return
+    ex.emitted = true
+    try {
+      deps.onRecord(ex.toRecord(now()))
+    } catch (error) {
+      log.error(`request record sink failed for ${ex.id}: ${(error as Error).message}`)
+    }
+  }
+
+  function reportHealth(provider: string, ok: boolean, latencyMs: number, error?: string): void {
+    try {
+      deps.health?.recordOutcome(provider, ok, latencyMs, error)
+    } catch {
+      // health bookkeeping never affects a request
+    }
+  }
+
+  function gatewayHeaders(ex: Exchange): Record<string, string> {
+    return {
+      'x-gateway-request-id': ex.id,
+      'x-gateway-provider': ex.provider ?? 'none',
+      'x-gateway-attempts': String(ex.attempts),
+      'x-gateway-fallback': ex.fallbackUsed ? 'true' : 'false',
+      'x-gateway-overhead-ms': ex.overheadMs.toFixed(3),
+    }
+  }
+
+  function markCommitted(ex: Exchange, status: number, attemptStart: number, upstreamDoneAt: number): void {
+    const t = performance.now()
+    ex.overheadMs = Math.max(0, t - ex.t0 - ex.waitMs - (upstreamDoneAt - attemptStart))
+    ex.firstByteAt = now()
+    ex.status = status
+  }
+
+  /** Error response in Anthropic's envelope; `body` given = an upstream Anthropic body forwarded unchanged. */
+  function sendError(res: ServerResponse, ex: Exchange, status: number, type: string, message: string, extra?: {body?: string; headers?: Headers}): void {
+    ex.overheadMs = Math.max(0, performance.now() - ex.t0 - ex.waitMs)
+    ex.status = status
+    ex.fail(type, message)
+    if (res.headersSent || res.destroyed) {
+      if (!res.writableEnded) res.end()
+      return
+    }
+    ex.firstByteAt = now()
+    const headers: Record<string, string | string[]> = gatewayHeaders(ex)
+    for (const name of ['retry-after', 'retry-after-ms', 'x-should-retry']) {
+      const v = extra?.headers?.[name]
+      if (v !== undefined) headers[name] = v
+    }
+    const upstreamRequestId = extra?.headers?.['request-id']
+    if (typeof upstreamRequestId === 'string') headers['request-id'] = upstreamRequestId
+    const body = extra?.body ?? errorEnvelope(type, message, ex.id)
+    sendErrorBody(res, status, body, {requestId: ex.id, headers})
+    ex.responseBody = body
+  }
+
+  function sendJson(res: ServerResponse, ex: Exchange, status: number, body: string, extra?: Record<string, string>): void {
+    ex.overheadMs = Math.max(0, performance.now() - ex.t0 - ex.waitMs)
+    ex.status = status
+    ex.firstByteAt = now()
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'request-id': ex.id,
+      ...gatewayHeaders(ex),
+      ...extra,
+    })
+    res.end(body)
+    ex.responseBody = body
+  }
+
+  /** Response head for a served request: passthrough copies upstream headers (request-id, rate limits, ...). */
+  function responseHeaders(ex: Exchange, upstream: Headers | null, streaming: boolean): Record<string, string | string[]> {
+    const h: Record<string, string | string[]> = {}
+    if (upstream) {
+      for (const k of Object.keys(upstream)) {
+        const v = upstream[k]
+        if (v !== undefined && !RESPONSE_DROP.has(k)) h[k] = v
+      }
+    }
+    if (!h['request-id']) h['request-id'] = ex.id
+    Object.assign(h, gatewayHeaders(ex))
+    if (streaming) {
+      h['content-type'] = 'text/event-stream; charset=utf-8'
+      h['cache-control'] = 'no-cache'
+      h['x-accel-buffering'] = 'no'
+      delete h['content-encoding']
+    } else if (!h['content-type']) {
+      h['content-type'] = 'application/json'
+    }
+    return h
+  }
+
+  /** Turns an attempt's non-2xx response into a Failure (retryable) or a sent error (final). */
+  async function upstreamStatusFailure(call: UpstreamCall, resp: UpstreamResponse, adapter: ProviderAdapter): Promise<Failure> {
+    let text = ''
+    try {
+      text = (await call.readAll(1024 * 1024)).toString('utf8')
+    } catch {
+      // the status alone is enough
+    }
+    return {
+      kind: 'status',
+      status: resp.status,
+      headers: resp.headers,
+      bodyText: text,
+      message: `${adapter.name}: upstream returned HTTP ${resp.status}`,
+      retrySame: isRetryableStatus(resp.status),
+    }
+  }
+
+  function sendFailure(res: ServerResponse, ex: Exchange, f: Failure, adapter: ProviderAdapter | undefined): void {
+    if (f.kind === 'status' && f.status !== undefined) {
+      const mapped = mapUpstreamError(f.status, f.bodyText ?? '', adapter?.name ?? 'upstream', ex.id)
+      // Anthropic-format providers' bodies are forwarded unchanged; others are mapped to the envelope.
+      sendError(res, ex, f.status, mapped.type, mapped.message, {body: mapped.body, headers: f.headers})
+    } else if (f.kind === 'timeout') {
+      sendError(res, ex, 504, 'timeout_error', f.message)
+    } else if (f.kind === 'model') {
+      sendError(res, ex, 404, 'not_found_error', f.message)
+    } else {
+      sendError(res, ex, 502, 'api_error', f.message)
+    }
+  }
+
+  function failureFromError(e: UpstreamError, adapter: ProviderAdapter): Failure {
+    if (e.kind === 'first_byte_timeout' || e.kind === 'idle_timeout' || e.kind === 'total_timeout') {
+      // A timeout is not retried on the same provider (it would multiply the wait), but the fallback chain is tried.
+      return {kind: 'timeout', message: `${adapter.name}: ${e.message}`, retrySame: false}
+    }
+    return {kind: 'connection', message: `${adapter.name}: could not reach upstream: ${e.message}`, retrySame: true}
+  }
+
+  // ---------------------------------------------------------------- attempts
+
+  interface AttemptContext {
+    res: ServerResponse
+    ex: Exchange
+    adapter: ProviderAdapter
+    inbound: Inbound
+    model: string
+  }
+
+  /** Non-streamed passthrough (messages, count_tokens, models): buffer the upstream body, forward bytes unchanged. */
+  async function attemptBuffered(
+    c: AttemptContext,
+    request: UpstreamRequest,
+    onBody?: (body: Buffer) => void,
+  ): Promise<Outcome> {
+    const {res, ex, adapter} = c
+    const started = performance.now()
+    const call = new UpstreamCall(transport, request, adapter.timeouts, adapter.name, ex.clientAbort.signal, false)
+    let resp: UpstreamResponse
+    let body: Buffer
+    try {
+      resp = await call.start()
+      if (resp.status < 200 || resp.status >= 300) {
+        const f = await upstreamStatusFailure(call, resp, adapter)
+        ex.waitMs += performance.now() - started
+        reportHealth(adapter.name, !f.retrySame, performance.now() - started, f.retrySame ? `HTTP ${resp.status}` : undefined)
+        return failed(f)
+      }
+      body = await call.readAll()
+    } catch (error) {
+      ex.waitMs += performance.now() - started
+      const e = error instanceof UpstreamError ? error : new UpstreamError('connection', String(error))
+      if (e.kind === 'client_aborted') return ABORTED
+      reportHealth(adapter.name, false, performance.now() - started, e.message)
+      return failed(failureFromError(e, adapter))
+    }
+    const doneAt = performance.now()
+    reportHealth(adapter.name, true, doneAt - started)
+    markCommitted(ex, resp.status, started, doneAt)
+    const headers = responseHeaders(ex, resp.headers, false)
+    headers['content-length'] = String(body.length)
+    res.writeHead(resp.status, headers)
+    res.end(body)
+    ex.success = true
+    onBody?.(body)
+    return SENT
+  }
+
+  /** Passthrough stream: forward each complete upstream event as it arrives; parse a copy on the side. */
+  async function attemptPassthroughStream(c: AttemptContext, request: UpstreamRequest): Promise<Outcome> {
+    const {res, ex, adapter} = c
+    const started = performance.now()
+    const call = new UpstreamCall(transport, request, adapter.timeouts, adapter.name, ex.clientAbort.signal, true)
+    let resp: UpstreamResponse
+    try {
+      resp = await call.start()
+    } catch (error) {
+      ex.waitMs += performance.now() - started
+      const e = error as UpstreamError
+      if (e.kind === 'client_aborted') return ABORTED
+      reportHealth(adapter.name, false, performance.now() - started, e.message)
+      return failed(failureFromError(e, adapter))
+    }
+    if (resp.status < 200 || resp.status >= 300) {
+      const f = await upstreamStatusFailure(call, resp, adapter)
+      ex.waitMs += performance.now() - started
+      reportHealth(adapter.name, !f.retrySame, performance.now() - started, f.retrySame ? `HTTP ${resp.status}` : undefined)
+      return failed(f)
+    }
+    const ct = String(resp.headers['content-type'] ?? '')
+    if (!ct.includes('text/event-stream')) {
+      // The upstream answered a stream request with a plain body: forward it as such.
+      call.discard()
+      ex.waitMs += performance.now() - started
+      return attemptBuffered(c, request, (b) => recordBufferedMessage(ex, b))
+    }
+
+    const acc = new MessageAccumulator()
+    const pending: string[] = []
+    const parser = new SseParser((ev) => pending.push(ev.data))
+    let committed = false
+    let earlyError: Failure | undefined
+
+    const onChunk = (chunk: Buffer): boolean => {
+      const out = parser.push(chunk)
+      if (out === null) return true
+      if (!committed) {
+        // An error event before anything was sent is answered as a real HTTP error (retryable, fallback-able).
+        const first = pending[0]
+        if (first !== undefined && first.includes('"error"')) {
+          const probe = new MessageAccumulator()
+          probe.applyData(first)
+          if (probe.error) {
+            const status = statusForErrorType(probe.error.type)
+            earlyError = {kind: 'status', status, bodyText: errorEnvelope(probe.error.type, probe.error.message), headers: resp.headers, message: `${adapter.name}: ${probe.error.type}: ${probe.error.message}`, retrySame: isRetryableStatus(status)}
+            call.abort('connection')
+            return false
+          }
+        }
+        committed = true
+        markCommitted(ex, 200, started, performance.now())
+        res.writeHead(200, responseHeaders(ex, resp.headers, true))
+      }
+      const writable = res.write(out)
+      for (let i = 0; i < pending.length; i++) acc.applyData(pending[i]!)
+      pending.length = 0
+      if (!writable) {
+        res.once('drain', () => call.resume())
+        return false
+      }
+      return true
+    }
+
+    let streamFailure: UpstreamError | undefined
+    try {
+      await call.consume(onChunk)
+    } catch (error) {
+      streamFailure = error as UpstreamError
+    }
+    if (earlyError) {
+      ex.waitMs += performance.now() - started
+      reportHealth(adapter.name, false, performance.now() - started, earlyError.message)
+      return failed(earlyError)
+    }
+    if (streamFailure?.kind === 'client_aborted' || ex.clientAbort.signal.aborted) {
+      finishStreamRecord(ex, acc)
+      return ABORTED
+    }
+    if (!committed) {
+      ex.waitMs += performance.now() - started
+      const e = streamFailure ?? new UpstreamError('connection', 'upstream stream ended before any event')
+      reportHealth(adapter.name, false, performance.now() - started, e.message)
+      return failed(failureFromError(e, adapter))
+    }
+    // Bytes were committed: any failure now ends the stream with an Anthropic error event.
+    if (streamFailure || (!acc.sawStop && !acc.error)) {
+      const idle = streamFailure?.kind === 'idle_timeout'
+      const type = idle ? 'timeout_error' : 'api_error'
+      const message = streamFailure ? `${adapter.name}: ${streamFailure.message}` : `${adapter.name}: upstream stream ended before message_stop`
+      if (!res.destroyed) res.write(errorEvent(type, message))
+      ex.fail(idle ? 'timeout_error' : 'stream_cut', message)
+      reportHealth(adapter.name, false, performance.now() - started, message)
+    } else {
+      reportHealth(adapter.name, true, performance.now() - started)
+    }
+    res.end()
+    finishStreamRecord(ex, acc)
+    return SENT
+  }
+
+  function finishStreamRecord(ex: Exchange, acc: MessageAccumulator): void {
+    ex.usage = acc.recordUsage()
+    ex.stopReason = acc.stopReason
+    const body = acc.finalMessageJson()
+    if (body !== null) ex.responseBody = body
+    if (acc.error) ex.fail(acc.error.type, acc.error.message)
+    else if (acc.sawStop && ex.errorType === null) ex.success = true
+  }
+
+  function recordBufferedMessage(ex: Exchange, body: Buffer): void {
+    const text = body.toString('utf8')
+    ex.responseBody = text
+    try {
+      const parsed: unknown = JSON.parse(text)
+      if (isObject(parsed)) {
+        ex.usage = toRecordUsage(isObject(parsed.usage) ? parsed.usage : null)
+        if (typeof parsed.stop_reason === 'string') ex.stopReason = parsed.stop_reason
+      }
+    } catch {
+      // not JSON: recorded as is
+    }
+  }
+
+  /** Translated provider (OpenAI chat / Responses), streamed: state machine to Anthropic SSE. */
+  async function attemptTranslatedStream(c: AttemptContext, request: UpstreamRequest, translator: StreamTranslator): Promise<Outcome> {
+    const {res, ex, adapter} = c
+    const started = performance.now()
+    const call = new UpstreamCall(transport, request, adapter.timeouts, adapter.name, ex.clientAbort.signal, true)
+    let resp: UpstreamResponse
+    try {
+      resp = await call.start()
+    } catch (error) {
+      ex.waitMs += performance.now() - started
+      const e = error as UpstreamError
+      if (e.kind === 'client_aborted') return ABORTED
+      reportHealth(adapter.name, false, performance.now() - started, e.message)
+      return failed(failureFromError(e, adapter))
+    }
+    if (resp.status < 200 || resp.status >= 300) {
+      const f = await upstreamStatusFailure(call, resp, adapter)
+      ex.waitMs += performance.now() - started
+      reportHealth(adapter.name, !f.retrySame, performance.now() - started, f.retrySame ? `HTTP ${resp.status}` : undefined)
+      return failed(f)
+    }
+    const acc = new MessageAccumulator()
+    const events: Json[] = []
+    const parser = new SseParser((ev) => {
+      const out = translator.push(ev.data, ev.event)
+      for (let i = 0; i < out.length; i++) events.push(out[i]!)
+    })
+    let committed = false
+    let earlyError: Failure | undefined
+
+    const flush = (): boolean => {
+      if (events.length === 0) return true
+      if (!committed) {
+        if (translator.error && events.every((e) => e.type === 'message_start' || e.type === 'error')) {
+          const status = statusForErrorType(translator.error.type)
+          earlyError = {kind: 'status', status, bodyText: errorEnvelope(translator.error.type, translator.error.message), message: `${adapter.name}: ${translator.error.message}`, retrySame: isRetryableStatus(status)}
+          events.length = 0
+          return false
+        }
+        committed = true
+        markCommitted(ex, 200, started, performance.now())
+        res.writeHead(200, responseHeaders(ex, null, true))
+      }
+      const writable = res.write(framesOf(events))
+      for (let i = 0; i < events.length; i++) acc.apply(events[i]!)
+      events.length = 0
+      return writable
+    }
+
+    let streamFailure: UpstreamError | undefined
+    try {
+      await call.consume((chunk) => {
+        parser.push(chunk)
+        if (flush()) return true
+        if (earlyError) {
+          call.abort('connection')
+          return false
+        }
+        res.once('drain', () => call.resume())
+        return false
+      })
+    } catch (error) {
+      streamFailure = error as UpstreamError
+    }
+    if (!earlyError && !streamFailure) {
+      for (const e of translator.end()) events.push(e)
+      flush()
+    }
+    if (earlyError) {
+      ex.waitMs += performance.now() - started
+      reportHealth(adapter.name, !earlyError.retrySame, performance.now() - started, earlyError.message)
+      return failed(earlyError)
+    }
+    const finishRecord = (): void => {
+      ex.usage = translator.usage ? wireToRecordUsage(translator.usage) : null
+      ex.stopReason = translator.stopReason
+      const body = acc.finalMessageJson()
+      if (body !== null) ex.responseBody = body
+      if (translator.error) ex.fail(ex.errorType ?? translator.error.type, translator.error.message)
+      else if (translator.finished && ex.errorType === null) ex.success = true
+    }
+    if (streamFailure?.kind === 'client_aborted' || ex.clientAbort.signal.aborted) {
+      finishRecord()
+      return ABORTED
+    }
+    if (!committed) {
+      ex.waitMs += performance.now() - started
+      const e = streamFailure ?? new UpstreamError('connection', 'upstream stream ended before any event')
+      reportHealth(adapter.name, false, performance.now() - started, e.message)
+      return failed(failureFromError(e, adapter))
+    }
+    if (streamFailure) {
+      const idle = streamFailure.kind === 'idle_timeout'
+      const message = `${adapter.name}: ${streamFailure.message}`
+      for (const e of translator.fail(idle ? 'timeout_error' : 'api_error', message)) events.push(e)
+      flush()
+      ex.fail(idle ? 'timeout_error' : 'stream_cut', message)
+      reportHealth(adapter.name, false, performance.now() - started, message)
+    } else {
+      reportHealth(adapter.name, !translator.error, performance.now() - started, translator.error?.message)
+    }
+    res.end()
+    finishRecord()
+    return SENT
+  }
+
+  /** Translated provider, non-streamed. */
+  async function attemptTranslatedJson(c: AttemptContext, request: UpstreamRequest, toolNames: NonNullable<ReturnType<ProviderAdapter['messagesRequest']>['toolNames']>): Promise<Outcome> {
+    const {res, ex, adapter} = c
+    const started = performance.now()
+    const call = new UpstreamCall(transport, request, adapter.timeouts, adapter.name, ex.clientAbort.signal, false)
+    let body: Buffer
+    try {
+      const resp = await call.start()
+      if (resp.status < 200 || resp.status >= 300) {
+        const f = await upstreamStatusFailure(call, resp, adapter)
+        ex.waitMs += performance.now() - started
+        reportHealth(adapter.name, !f.retrySame, performance.now() - started, f.retrySame ? `HTTP ${resp.status}` : undefined)
+        return failed(f)
+      }
+      body = await call.readAll()
+    } catch (error) {
+      ex.waitMs += performance.now() - started
+      const e = error as UpstreamError
+      if (e.kind === 'client_aborted') return ABORTED
+      reportHealth(adapter.name, false, performance.now() - started, e.message)
+      return failed(failureFromError(e, adapter))
+    }
+    const doneAt = performance.now()
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(body.toString('utf8'))
+    } catch {
+      parsed = undefined
+    }
+    if (!isObject(parsed)) {
+      reportHealth(adapter.name, false, doneAt - started, 'invalid JSON body')
+      ex.waitMs += doneAt - started
+      return failed({kind: 'connection', message: `${adapter.name}: upstream returned a body that is not a JSON object`, retrySame: false})
+    }
+    reportHealth(adapter.name, true, doneAt - started)
+    const ctx = {model: ex.modelRequested ?? c.model, toolNames}
+    const t = adapter.wire === 'responses' ? responsesResponseToAnthropic(parsed, ctx) : chatResponseToAnthropic(parsed, ctx)
+    const out = JSON.stringify(t.message)
+    markCommitted(ex, 200, started, doneAt)
+    const headers = responseHeaders(ex, null, false)
+    headers['content-length'] = String(Buffer.byteLength(out))
+    res.writeHead(200, headers)
+    res.end(out)
+    ex.success = true
+    ex.usage = t.usage ? wireToRecordUsage(t.usage) : null
+    ex.stopReason = t.stopReason
+    ex.responseBody = out
+    return SENT
+  }
+
+  // ---------------------------------------------------------------- retry + fallback driver
+
+  type Attempt = (c: AttemptContext) => Promise<Outcome>
+
+  /**
+   * Tries the route's providers in order, each up to 1 + maxRetries times, retrying only
+   * failures that happened before any byte reached the client.
+   */
+  async function runChain(res: ServerResponse, ex: Exchange, inbound: Inbound, chain: string[], attempt: Attempt): Promise<void> {
+    let last: Failure | undefined
+    let lastAdapter: ProviderAdapter | undefined
+    for (let p = 0; p < chain.length; p++) {
+      const name = chain[p]!
+      const adapter = adapters.get(name)
+      if (!adapter) continue
+      lastAdapter = adapter
+      ex.provider = name
+      ex.providerType = adapter.type
+      ex.fallbackUsed = p > 0
+      const problem = adapter.configProblem()
+      if (problem) {
+        last = {kind: 'config', message: problem, retrySame: false}
+        log.warn(`${problem}; trying the next provider`)
+        reportHealth(name, false, 0, problem)
+        continue
+      }
+      const model = ex.modelRequested === null ? '' : adapter.resolveModel(ex.modelRequested)
+      let served = ''
+      if (model !== '') {
+        if (!model.ok) {
+          last = {kind: 'model', message: model.message, retrySame: false}
+          continue
+        }
+        served = model.model
+      }
+      ex.modelServed = served || null
+      log.info(`Forwarding to provider: ${name}`)
+      for (let n = 0; n <= adapter.maxRetries; n++) {
+        ex.attempts++
+        const outcome = await attempt({res, ex, adapter, inbound, model: served})
+        if (outcome.kind === 'sent') return
+        if (outcome.kind === 'aborted') {
+          ex.fail('client_aborted', 'client closed the connection before the response finished')
+          return
+        }
+        last = outcome.failure
+        if (!last.retrySame || n === adapter.maxRetries) break
+        const delay = backoffDelay(n, last.headers, backoff)
+        if (delay === undefined) {
+          log.warn(`${last.message}; retry-after exceeds ${backoff.maxRetryAfterMs} ms, not waiting`)
+          break
+        }
+        log.warn(`${last.message}; retry ${n + 1}/${adapter.maxRetries} in ${delay} ms`)
+        const t = performance.now()
+        const waited = await sleep(delay, ex.clientAbort.signal)
+        ex.waitMs += performance.now() - t
+        if (!waited) {
+          ex.fail('client_aborted', 'client closed the connection during retry backoff')
+          return
+        }
+      }
+      if (p < chain.length - 1 && last) log.warn(`${last.message}; falling back to the next provider`)
+    }
+    if (!last) {
+      sendError(res, ex, 503, 'api_error', 'no enabled provider can serve this request; check llmGateway.routing.defaultProvider and fallbackChain')
+      return
+    }
+    sendFailure(res, ex, last, lastAdapter)
+  }
+
+  // ---------------------------------------------------------------- endpoints
+
+  /** Reads and parses a JSON request body, answering 400/413 itself. */
+  async function readJson(req: IncomingMessage, res: ServerResponse, ex: Exchange): Promise<{body: Buffer; parsed: Json} | undefined> {
+    const r = await readBody(req, maxBodyBytes)
+    ex.t0 = performance.now()
+    if (r.kind === 'aborted') {
+      ex.fail('client_aborted', 'client closed the connection while sending the request')
+      return undefined
+    }
+    if (r.kind === 'too_large') {
+      res.setHeader('connection', 'close')
+      sendError(res, ex, 413, 'request_too_large', `request body exceeds the gateway limit of ${maxBodyBytes} bytes (llmGateway.server.maxBodyBytes)`)
+      return undefined
+    }
+    ex.requestBody = r.body
+    if (r.body.length === 0) {
+      sendError(res, ex, 400, 'invalid_request_error', 'request body is empty; send a JSON object')
+      return undefined
+    }
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(r.body.toString('utf8'))
+    } catch (error) {
+      sendError(res, ex, 400, 'invalid_request_error', `request body is not valid JSON: ${(error as Error).message}`)
+      return undefined
+    }
+    if (!isObject(parsed)) {
+      sendError(res, ex, 400, 'invalid_request_error', 'request body must be a JSON object')
+      return undefined
+    }
+    return {body: r.body, parsed}
+  }
+
+  function validateMessagesBody(parsed: Json, requireMaxTokens: boolean): string | undefined {
+    if (typeof parsed.model !== 'string' || parsed.model === '') return 'model: field required (a model name string such as "claude-sonnet-4-5")'
+    if (!Array.isArray(parsed.messages)) return 'messages: field required (an array of {role, content})'
+    if (requireMaxTokens && (typeof parsed.max_tokens !== 'number' || !Number.isInteger(parsed.max_tokens) || parsed.max_tokens < 0)) {
+      return 'max_tokens: field required (a non-negative integer)'
+    }
+    return undefined
+  }
+
+  function routeRequest(req: IncomingMessage, ex: Exchange, parsed: Json): string[] {
+    const decision = route(settings, req.headers, ex.modelRequested ?? undefined, parsed.system)
+    ex.agentType = decision.agentType
+    ex.reason = decision.reason
+    ex.provider = decision.provider
+    ex.providerType = decision.provider ? (settings.providers[decision.provider]?.providerType ?? null) : null
+    log.info(`Routing request: agent_type=${decision.agentType}, provider=${decision.provider ?? 'none'}, reason=${decision.reason}`)
+    return decision.chain
+  }
+
+  async function handleMessages(req: IncomingMessage, res: ServerResponse, ex: Exchange): Promise<void> {
+    const json = await readJson(req, res, ex)
+    if (!json) return
+    const {parsed} = json
+    const invalid = validateMessagesBody(parsed, true)
+    if (invalid) {
+      sendError(res, ex, 400, 'invalid_request_error', invalid)
+      return
+    }
+    ex.modelRequested = parsed.model as string
+    ex.stream = parsed.stream === true
+    const chain = routeRequest(req, ex, parsed)
+    const inbound: Inbound = {rawHeaders: req.rawHeaders, headers: req.headers, body: json.body, parsed}
+    let estimate: number | undefined
+    await runChain(res, ex, inbound, chain, (c) => {
+      const built = c.adapter.messagesRequest(c.inbound, c.model, ex.stream)
+      if (c.adapter.passthrough) {
+        return ex.stream ? attemptPassthroughStream(c, built.request) : attemptBuffered(c, built.request, (b) => recordBufferedMessage(ex, b))
+      }
+      const toolNames = built.toolNames!
+      if (!ex.stream) return attemptTranslatedJson(c, built.request, toolNames)
+      estimate ??= estimateInputTokens(parsed)
+      const ctx = {model: ex.modelRequested!, toolNames, inputTokensEstimate: estimate}
+      const translator = c.adapter.wire === 'responses' ? new ResponsesStreamTranslator(ctx) : new ChatStreamTranslator(ctx)
+      return attemptTranslatedStream(c, built.request, translator)
+    })
+  }
+
+  async function handleCountTokens(req: IncomingMessage, res: ServerResponse, ex: Exchange): Promise<void> {
+    const json = await readJson(req, res, ex)
+    if (!json) return
+    const {parsed} = json
+    const invalid = validateMessagesBody(parsed, false)
+    if (invalid) {
+      sendError(res, ex, 400, 'invalid_request_error', invalid)
+      return
+    }
+    ex.modelRequested = parsed.model as string
+    const chain = routeRequest(req, ex, parsed)
+    const answerEstimate = (): void => {
+      const n = estimateInputTokens(parsed)
+      if (n <= 0) {
+        // 200 with 0 would silently disable Claude Code's auto-compaction.
+        sendError(res, ex, 400, 'invalid_request_error', 'count_tokens: the request has no content to count (messages, system and tools are empty)')
+        return
+      }
+      ex.success = true
+      sendJson(res, ex, 200, JSON.stringify({input_tokens: n}), {'x-gateway-token-count': 'estimate'})
+    }
+    const primary = chain[0] ? adapters.get(chain[0]) : undefined
+    if (!primary || !primary.forwardsCountTokens) {
+      if (primary) {
+        ex.provider = primary.name
+        ex.providerType = primary.type
+        const m = primary.resolveModel(ex.modelRequested)
+        ex.modelServed = m.ok ? m.model : null
+      }
+      answerEstimate()
+      return
+    }
+    // Forwarded to Anthropic-format providers; one that lacks the endpoint (404/405) is estimated instead.
+    const fwdChain = chain.filter((n) => adapters.get(n)?.forwardsCountTokens)
+    let unsupported = false
+    await runChain(res, ex, {rawHeaders: req.rawHeaders, headers: req.headers, body: json.body, parsed}, fwdChain, async (c) => {
+      const outcome = await attemptBuffered(c, c.adapter.countTokensRequest(c.inbound, c.model), (b) => {
+        ex.responseBody = b.toString('utf8')
+      })
+      if (outcome.kind === 'failed' && c.adapter.type !== 'anthropic' && (outcome.failure.status === 404 || outcome.failure.status === 405)) {
+        unsupported = true
+        return SENT
+      }
+      return outcome
+    })
+    if (unsupported) answerEstimate()
+  }
+
+  /** Models from configuration (for routes whose default provider is not Anthropic). */
+  function configuredModels(): Json[] {
+    const ids = new Set<string>()
+    for (const p of Object.values(settings.providers)) {
+      if (!p.enabled) continue
+      for (const m of p.models ?? []) ids.add(m)
+      for (const k of Object.keys(p.modelMap ?? {})) if (!k.endsWith('*')) ids.add(k)
+    }
+    return [...ids].map((id) => ({type: 'model', id, display_name: id, created_at: '1970-01-01T00:00:00Z'}))
+  }
+
+  async function handleModels(req: IncomingMessage, res: ServerResponse, ex: Exchange, subPath: string, query: string): Promise<void> {
+    ex.t0 = performance.now()
+    // Drain any (unexpected) GET body.
+    req.resume()
+    const chain = route(settings, req.headers, undefined, undefined).chain
+    const adapter = chain.map((n) => adapters.get(n)).find((a) => a?.type === 'anthropic' && !a.configProblem())
+    const answerConfigured = (): void => {
+      const list = configuredModels()
+      if (subPath === '/models') {
+        ex.success = true
+        sendJson(res, ex, 200, JSON.stringify({data: list, has_more: false, first_id: list[0]?.id ?? null, last_id: list.at(-1)?.id ?? null}))
+        return
+      }
+      const id = decodeURIComponent(subPath.slice('/models/'.length))
+      const found = list.find((m) => m.id === id)
+      if (found) {
+        ex.success = true
+        sendJson(res, ex, 200, JSON.stringify(found))
+      } else sendError(res, ex, 404, 'not_found_error', `model "${id}" is not configured on this gateway`)
+    }
+    if (!adapter) {
+      answerConfigured()
+      return
+    }
+    ex.provider = adapter.name
+    ex.providerType = adapter.type
+    ex.attempts = 1
+    const c: AttemptContext = {res, ex, adapter, inbound: {rawHeaders: req.rawHeaders, headers: req.headers, body: Buffer.alloc(0), parsed: {}}, model: ''}
+    const outcome = await attemptBuffered(c, adapter.modelsRequest(c.inbound, subPath, query), (b) => {
+      ex.responseBody = b.toString('utf8')
+    })
+    if (outcome.kind === 'aborted') ex.fail('client_aborted', 'client closed the connection')
+    else if (outcome.kind === 'failed') {
+      if (outcome.failure.kind === 'status' && outcome.failure.status !== undefined && outcome.failure.status < 500 && outcome.failure.status !== 429) {
+        sendFailure(res, ex, outcome.failure, adapter)
+      } else {
+        log.warn(`${outcome.failure.message}; answering /v1${subPath} from configuration`)
+        answerConfigured()
+      }
+    }
+  }
+
+  async function handleV1(req: IncomingMessage, res: ServerResponse, path: string, query: string): Promise<void> {
+    const method = req.method ?? 'GET'
+    const ex = new Exchange(path, method, now())
+    res.once('close', () => {
+      if (!res.writableFinished) {
+        // The client went away before the response finished: stop the upstream work at once.
+        ex.clientAbort.abort()
+        if (ex.errorType === null || ex.success) ex.fail('client_aborted', 'client closed the connection before the response finished')
+        ex.success = false
+      }
+      emit(ex)
+    })
+    const allow = (methods: string): boolean => {
+      if (methods.split(',').includes(method)) return true
+      req.resume()
+      ex.t0 = performance.now()
+      sendError(res, ex, 405, 'invalid_request_error', `method ${method} is not allowed on ${path}; use ${methods}`, {headers: {allow: methods}})
+      return false
+    }
+    if (path === '/v1/messages') {
+      if (allow('POST')) await handleMessages(req, res, ex)
+    } else if (path === '/v1/messages/count_tokens') {
+      if (allow('POST')) await handleCountTokens(req, res, ex)
+    } else if (path === '/v1/models' || (path.startsWith('/v1/models/') && path.length > '/v1/models/'.length)) {
+      if (allow('GET')) await handleModels(req, res, ex, path.slice(3), query)
+    } else {
+      req.resume()
+      ex.t0 = performance.now()
+      sendError(res, ex, 404, 'not_found_error', `${method} ${path} is not an endpoint of this gateway (it serves /v1/messages, /v1/messages/count_tokens and /v1/models)`)
+    }
+  }
+
+  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    const url = req.url ?? '/'
+    const q = url.indexOf('?')
+    let path = q === -1 ? url : url.slice(0, q)
+    if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1)
+    const method = req.method ?? 'GET'
+    if (path === '/' || path === '/api/hello') {
+      if (method !== 'HEAD') return false
+      res.writeHead(200, {'content-length': '0'})
+      res.end()
+      return true
+    }
+    if (path === '/api/event_logging/batch') {
+      if (method !== 'POST') return false
+      // Telemetry is accepted and dropped, never forwarded.
+      req.resume()
+      const reply = (): void => {
+        if (!res.headersSent) res.writeHead(204).end()
+      }
+      if (req.complete) reply()
+      else {
+        req.once('end', reply)
+        req.once('error', () => res.destroy())
+      }
+      return true
+    }
+    if (path !== '/v1' && !path.startsWith('/v1/')) return false
+    try {
+      await handleV1(req, res, path, q === -1 ? '' : url.slice(q))
+    } catch (error) {
+      // A bug, never a client mistake: answer in the envelope instead of crashing.
+      log.error(`gateway error on ${method} ${path}: ${(error as Error).stack ?? String(error)}`)
+      if (!res.headersSent && !res.destroyed) {
+        const body = errorEnvelope('api_error', 'internal gateway error')
+        res.writeHead(500, {'content-type': 'application/json', 'content-length': Buffer.byteLength(body)})
+        res.end(body)
+      } else if (!res.writableEnded) {
+        res.end()
+      }
+    }
+    return true
+  }
+
+  return Object.assign(handler, {close: () => transport.close()})
+}
