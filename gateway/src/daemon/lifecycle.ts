@@ -21,7 +21,7 @@ export interface LifecycleOptions {
   startTimeoutMs?: number
   /** SIGTERM grace before SIGKILL for stop (default 5 s, env CCO_DAEMON_STOP_GRACE_MS). */
   stopGraceMs?: number
-  /** How long to wait for another start/stop holding the lock (default 30 s). */
+  /** How long to wait for another start/stop holding the lock (default 30 s, env CCO_DAEMON_LOCK_TIMEOUT_MS). */
   lockTimeoutMs?: number
 }
 
@@ -58,7 +58,7 @@ export function readLogTail(home: string, lines = LOG_TAIL_LINES): string[] {
 async function withLock<T>(home: string, options: LifecycleOptions, out: LifecycleOutput, fn: () => Promise<T>): Promise<T> {
   ensureHome(home)
   const lock: LockHandle = await acquireLock(homePaths(home).lockFile, {
-    timeoutMs: options.lockTimeoutMs,
+    timeoutMs: options.lockTimeoutMs ?? envMs('CCO_DAEMON_LOCK_TIMEOUT_MS', 30_000),
     onWait: (pid) => out.info(`Waiting for another cco daemon command${pid ? ` (pid ${pid})` : ''} to finish...`),
   })
   try {

@@ -77,7 +77,12 @@ export async function runDaemon(home: string): Promise<number> {
   }
   const control = await startControlServer(() => ({...status, uptime_seconds: Math.floor((Date.now() - startedAt.getTime()) / 1000)}))
   status.port = control.port
-  writePidFile(home, {pid: process.pid, started_at: status.started_at, port: control.port, gateway_port: null, version: VERSION})
+  try {
+    writePidFile(home, {pid: process.pid, started_at: status.started_at, port: control.port, gateway_port: null, version: VERSION})
+  } catch (error) {
+    await control.close()
+    return fail(`Cannot write the PID file ${paths.pidFile}: ${describeError(error)}. Check that ${home} is writable and daemon.pid is a regular file.`)
+  }
   log.info(`✅ Daemon control endpoint listening on 127.0.0.1:${control.port}`)
 
   // Shutdown is armed before the servers start, so a SIGTERM during start-up is honoured.

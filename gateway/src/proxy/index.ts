@@ -133,9 +133,9 @@ export async function startProxyServer(options: LegacyProxyOptions): Promise<Leg
     const outHeaders = stripHopByHop(upstream.headers)
     outHeaders['content-length'] = String(upstream.body.length)
     outHeaders.connection = 'close'
+    log.info(`Proxy: ${req.method} ${url.origin}${url.pathname} -> ${upstream.status} (${body.length} bytes in, ${upstream.body.length} bytes out, ${Date.now() - started} ms)`)
     res.writeHead(upstream.status, outHeaders)
     res.end(upstream.body)
-    log.info(`Proxy: ${req.method} ${url.origin}${url.pathname} -> ${upstream.status} (${body.length} bytes in, ${upstream.body.length} bytes out, ${Date.now() - started} ms)`)
   }
 
   server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {

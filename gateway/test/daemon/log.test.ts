@@ -1,0 +1,43 @@
+import {expect} from 'chai'
+import {createLogger, formatLogLine, redact} from '../../src/daemon/log.js'
+
+describe('daemon log', () => {
+  it('masks API keys, bearer tokens and secret values', () => {
+    const samples = [
+      'x-api-key: sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789',
+      'Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abcdefghijkl',
+      '{"api_key": "abcdef123456ghijkl"}',
+      'api-key=0123456789abcdef0123456789abcdef',
+      'openai key sk-proj-ABCDEFGHIJKLMNOPQRSTUVWX',
+      'token=ghp_abcdefghijklmnopqrstuvwxyz012345',
+    ]
+    for (const sample of samples) {
+      const masked = redact(sample)
+      expect(masked, sample).to.contain('***')
+      for (const secret of ['AbCdEfGhIjKlMnOp', 'eyJzdWIiOiIxIn0', 'abcdef123456ghijkl', '0123456789abcdef0123456789abcdef', 'ABCDEFGHIJKLMNOPQRSTUVWX', 'ghp_abcdefghijkl']) {
+        expect(masked).to.not.contain(secret)
+      }
+    }
+  })
+
+  it('leaves ordinary lines alone', () => {
+    for (const line of [
+      'Routing request: agent_type=code-reviewer, provider=anthropic, reason=agent_rule:code-reviewer',
+      '✅ LLM Gateway started on port 41234',
+      'Provider deepseek: API key env var DEEPSEEK_API_KEY is not set (provider unhealthy)',
+    ]) {
+      expect(redact(line)).to.equal(line)
+    }
+  })
+
+  it('timestamps every line (including continuation lines) with ISO time and level', () => {
+    const lines: string[] = []
+    const log = createLogger((line) => lines.push(line))
+    log.warn('first\nsecond')
+    expect(lines).to.have.length(1)
+    const [a, b] = lines[0]!.trimEnd().split('\n')
+    expect(a).to.match(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z WARN {2}first$/)
+    expect(b).to.match(/Z WARN {2}second$/)
+    expect(formatLogLine('ERROR', 'x', new Date(0))).to.equal('1970-01-01T00:00:00.000Z ERROR x\n')
+  })
+})
