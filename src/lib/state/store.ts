@@ -6,6 +6,7 @@ import path from 'node:path'
 
 import {ConfigError, CutoverError, ExitCode} from '../errors.js'
 import {canonicalJson, hashJson, sha256Hex} from '../util/hash.js'
+import {isPidAlive} from '../util/process.js'
 import {redactValue} from '../util/redact.js'
 import {MIGRATIONS, SCHEMA_VERSION} from './schema.js'
 import {
@@ -105,15 +106,6 @@ const json = (value: unknown): string => JSON.stringify(redactValue(value ?? nul
 const parse = <T>(text: unknown): T => (typeof text === 'string' ? (JSON.parse(text) as T) : (null as T))
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v))
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v))
-
-function isPidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 /**
  * cutover's own state: phase, validation runs, monitor samples, gate evaluations, human evidence,

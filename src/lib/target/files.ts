@@ -2,6 +2,9 @@ import fs from 'node:fs'
 
 import {ConfigError, CutoverError, ExitCode, TargetUnavailableError} from '../errors.js'
 import {writeJsonAtomic} from '../util/atomic-write.js'
+import {isPidAlive} from '../util/process.js'
+
+export {isPidAlive} from '../util/process.js'
 
 /** `$CCO_HOME/daemon.pid` as the daemon writes it. */
 export interface PidFile {
@@ -35,16 +38,6 @@ export class PidFileError extends TargetUnavailableError {
     this.name = 'PidFileError'
     this.problem = problem
     this.file = file
-  }
-}
-
-/** True when a process with this PID exists (EPERM: it exists but belongs to someone else). */
-export function isPidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 

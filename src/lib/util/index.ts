@@ -2,3 +2,4 @@ export {writeFileAtomic, writeJsonAtomic, type AtomicWriteOptions} from './atomi
 export {formatDuration, parseDuration} from './duration.js'
 export {canonicalJson, hashJson, sha256Hex} from './hash.js'
 export {isSecretEnvName, redactText, redactValue, REDACTED} from './redact.js'
+export {isPidAlive} from './process.js'
