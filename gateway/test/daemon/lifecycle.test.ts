@@ -208,6 +208,16 @@ describe('cco daemon lifecycle', function () {
     expect(findDaemonPids(home)).to.deep.equal([])
   })
 
+  it('a foreground `daemon run` refuses to start next to a running daemon', async () => {
+    const home = homes.make()
+    const {pid} = await startDaemonIn(home)
+    const run = await runCco(['daemon', 'run'], {home})
+    expect(run.code).to.equal(1)
+    expect(run.stderr).to.contain(`Another cco daemon is already running (pid ${pid}`)
+    expect(findDaemonPids(home)).to.deep.equal([pid])
+    expect(readPid(home).pid).to.equal(pid)
+  })
+
   it('CCO_HOME is created with mode 0700', async () => {
     const parent = homes.make()
     const home = join(parent, 'nested', 'home')

@@ -41,3 +41,11 @@ describe('daemon log', () => {
     expect(formatLogLine('ERROR', 'x', new Date(0))).to.equal('1970-01-01T00:00:00.000Z ERROR x\n')
   })
 })
+
+describe('daemon control endpoint peer check', () => {
+  it('treats only loopback peers as local', async () => {
+    const {isLoopback} = await import('../../src/daemon/control.js')
+    for (const address of ['127.0.0.1', '127.8.9.10', '::1', '::ffff:127.0.0.1']) expect(isLoopback(address), address).to.equal(true)
+    for (const address of ['10.0.0.1', '192.168.1.2', '::ffff:10.0.0.1', 'fe80::1', undefined]) expect(isLoopback(address), String(address)).to.equal(false)
+  })
+})
