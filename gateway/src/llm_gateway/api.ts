@@ -12,7 +12,7 @@
 import {randomUUID} from 'node:crypto'
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import {estimateInputTokens} from './count_tokens.js'
-import {errorEnvelope, errorEvent, errorTypeForStatus, mapUpstreamError, sendErrorBody} from './errors.js'
+import {errorEnvelope, errorEvent, mapUpstreamError, sendErrorBody} from './errors.js'
 import {RESPONSE_DROP} from './providers/headers.js'
 import {type Inbound, type ProviderAdapter, createAdapters} from './providers/index.js'
 import type {RecordSink, RequestRecord, Usage} from './record.js'

@@ -5,7 +5,7 @@ import {request} from 'undici'
 import {startMockProvider, type RunningMockProvider} from '../../src/mock_provider/index.js'
 import type {GatewaySettings} from '../../src/llm_gateway/settings.js'
 import {fixture} from './fixtures.js'
-import {type TestGateway, parseSseText, provider, startGateway, waitFor, weatherTool} from './helpers.js'
+import {type TestGateway, parseSseText, provider, startGateway, weatherTool} from './helpers.js'
 
 const env = {TEST_AZURE_KEY: 'azure-secret-key', TEST_DEEPSEEK_KEY: 'deepseek-secret-key', TEST_ANTHROPIC_KEY: 'gateway-anthropic-key'}
 
