@@ -22,6 +22,7 @@ import {
   str,
   tagged,
   type Validator,
+  withDefault,
 } from './schema.js'
 import type {
   ApplyStep,
@@ -347,8 +348,8 @@ const phase = obj<Phase>('a phase', {
   monitoring: opt(list(monitoringMetric, {uniqueBy: (m) => m.id})),
   changes: opt(list(changeNote, {uniqueBy: (c) => c.id})),
   checks: list(checkRef, {uniqueBy: (c) => c.name ?? c.id, uniqueWhat: 'name'}),
-  apply: steps(),
-  rollback: list(rollbackProcedure, {uniqueBy: (r) => r.id}),
+  apply: withDefault(steps(), () => []),
+  rollback: withDefault(list(rollbackProcedure, {uniqueBy: (r) => r.id}), () => []),
 })
 
 // ---------- the rest ----------
@@ -480,14 +481,14 @@ const playbookShape: Shape<Playbook> = {
   target,
   key_differences: opt(list(keyDifference)),
   phases: list(phase, {minItems: 1, uniqueBy: (p) => p.id}),
-  gates: list(gate, {uniqueBy: (g) => g.id}),
-  rollback_triggers: list(trigger, {uniqueBy: (t) => t.id}),
-  do_not_rollback_for: list(doNotRollback, {uniqueBy: (d) => d.id}),
-  emergency_rollback: list(rollbackProcedure, {uniqueBy: (r) => r.id}),
-  kpis: list(kpi, {uniqueBy: (k) => k.id}),
-  timeline,
-  communications,
-  risks: list(risk, {uniqueBy: (r) => r.id}),
+  gates: withDefault(list(gate, {uniqueBy: (g) => g.id}), () => []),
+  rollback_triggers: withDefault(list(trigger, {uniqueBy: (t) => t.id}), () => []),
+  do_not_rollback_for: withDefault(list(doNotRollback, {uniqueBy: (d) => d.id}), () => []),
+  emergency_rollback: withDefault(list(rollbackProcedure, {uniqueBy: (r) => r.id}), () => []),
+  kpis: withDefault(list(kpi, {uniqueBy: (k) => k.id}), () => []),
+  timeline: opt(timeline),
+  communications: opt(communications),
+  risks: withDefault(list(risk, {uniqueBy: (r) => r.id}), () => []),
   post_migration_review: opt(list(review)),
 }
 
@@ -543,7 +544,7 @@ function crossChecks(pb: Playbook, _at: string, ctx: Ctx): void {
     })
   })
 
-  pb.timeline.weeks.forEach((w, i) => {
+  pb.timeline?.weeks.forEach((w, i) => {
     if (!numbers.has(w.phase)) ctx.reportAt(`timeline.weeks[${i}].phase`, `no phase number ${w.phase} (phases: ${phaseList})`)
   })
 

@@ -185,7 +185,10 @@ function renderMarkdown(pb: Playbook): string {
 
   out.push('## Contents', '')
   for (const p of pb.phases) out.push(`- Phase ${p.number}: ${p.title}`)
-  out.push('- Go/No-Go gates', '- Rollback decision criteria', '- Emergency rollback', '- Key performance indicators', '- Timeline', '- Communications', '- Risks', '')
+  out.push('- Go/No-Go gates', '- Rollback decision criteria', '- Emergency rollback', '- Key performance indicators')
+  if (pb.timeline) out.push('- Timeline')
+  if (pb.communications) out.push('- Communications')
+  out.push('- Risks', '')
 
   if (pb.key_differences?.length) {
     out.push('## Key differences', '', ...table(['Feature', 'Old', 'New'], pb.key_differences.map((k) => [k.feature, k.old, k.new])), '')
@@ -240,16 +243,20 @@ function renderMarkdown(pb: Playbook): string {
   out.push('## Key performance indicators', '')
   out.push(...table(['KPI', 'Target', 'Measurement', 'Metric'], pb.kpis.map((k) => [k.title, `${OP_TEXT[k.target.operator]} ${formatValue(k.target.threshold, k.target.unit)}`, k.measurement, `${k.statistic}(${k.metric})`])), '')
 
-  out.push('## Timeline', '', `Total duration: ${humanDuration(pb.timeline.total_duration)}`, '')
-  for (const w of pb.timeline.weeks) {
-    out.push(`### ${w.title}`, '')
-    for (const item of w.items) out.push(`- Day ${item.days}: ${item.title}${item.duration ? ` (${humanDuration(item.duration)})` : ''}`)
-    out.push('')
+  if (pb.timeline) {
+    out.push('## Timeline', '', `Total duration: ${humanDuration(pb.timeline.total_duration)}`, '')
+    for (const w of pb.timeline.weeks) {
+      out.push(`### ${w.title}`, '')
+      for (const item of w.items) out.push(`- Day ${item.days}: ${item.title}${item.duration ? ` (${humanDuration(item.duration)})` : ''}`)
+      out.push('')
+    }
   }
 
-  out.push('## Communications', '', '### Stakeholders', '')
-  out.push(...table(['Audience', 'Group', 'What'], pb.communications.stakeholders.map((s) => [s.audience, s.group, s.what])), '')
-  for (const tpl of pb.communications.templates) {
+  if (pb.communications) {
+    out.push('## Communications', '', '### Stakeholders', '')
+    out.push(...table(['Audience', 'Group', 'What'], pb.communications.stakeholders.map((s) => [s.audience, s.group, s.what])), '')
+  }
+  for (const tpl of pb.communications?.templates ?? []) {
     out.push(`### ${tpl.title}`, '', `Send at: ${tpl.send_at} relative to the deployment.`, '', '```', `Subject: ${tpl.subject}`, '', tpl.body.replace(/\n+$/, ''), '```', '')
     out.push(...table(['Placeholder', 'Meaning', 'Default'], Object.entries(tpl.placeholders).map(([name, p]) => [`{{${name}}}`, p.description, p.default ?? ''])), '')
   }
@@ -287,7 +294,7 @@ export function renderSummary(pb: Playbook, file: string): string {
   out.push(`Do not roll back for: ${pb.do_not_rollback_for.map((d) => d.title).join('; ')}`)
   out.push(`Emergency rollback: ${pb.emergency_rollback.map((r) => `${r.id} [${r.kind}]${r.rto ? ` RTO ${r.rto}` : ''}`).join(', ')}`)
   out.push(`KPIs: ${pb.kpis.map((k) => `${k.title} ${OP_TEXT[k.target.operator]} ${formatValue(k.target.threshold, k.target.unit)}`).join('; ')}`)
-  out.push(`Timeline: ${humanDuration(pb.timeline.total_duration)} over ${pb.timeline.weeks.length} weeks`)
-  out.push(`Communications: ${pb.communications.templates.map((t) => t.id).join(', ')}; risks: ${pb.risks.length}`)
+  if (pb.timeline) out.push(`Timeline: ${humanDuration(pb.timeline.total_duration)} over ${pb.timeline.weeks.length} weeks`)
+  out.push(`Communications: ${(pb.communications?.templates ?? []).map((t) => t.id).join(', ') || 'none'}; risks: ${pb.risks.length}`)
   return out.join('\n')
 }

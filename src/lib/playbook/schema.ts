@@ -98,8 +98,17 @@ export function opt<T>(validator: Validator<T>): OptionalField<T> {
   return {optional: true, validator}
 }
 
-/** Field validators for every key of T: optional keys need `opt(...)`, required ones a plain validator. */
-export type Shape<T> = {[K in keyof T]-?: undefined extends T[K] ? OptionalField<NonNullable<T[K]>> : Validator<T[K]>}
+/** A field that may be left out of the YAML but is always present in the typed value. */
+export interface DefaultedField<T> extends OptionalField<T> {
+  readonly makeDefault: () => T
+}
+
+export function withDefault<T>(validator: Validator<T>, makeDefault: () => T): DefaultedField<T> {
+  return {optional: true, validator, makeDefault}
+}
+
+/** Field validators for every key of T: optional keys need `opt(...)`, required ones a plain validator or `withDefault(...)`. */
+export type Shape<T> = {[K in keyof T]-?: undefined extends T[K] ? OptionalField<NonNullable<T[K]>> : Validator<T[K]> | DefaultedField<T[K]>}
 
 export function child(at: string, key: string | number): string {
   return typeof key === 'number' ? `${at}[${key}]` : at ? `${at}.${key}` : key
@@ -113,7 +122,7 @@ function describe(node: Node | null): string {
     const v = node.value
     if (v === null || v === undefined) return 'nothing (null)'
     if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v)}`
-    if (typeof v === 'number') return `the number ${v}`
+    if (typeof v === 'number') return `the number ${typeof node.source === 'string' && node.source !== '' ? node.source : v}`
     if (typeof v === 'boolean') return `the boolean ${v}`
     return `a ${typeof v}`
   }
@@ -400,7 +409,8 @@ export function obj<T>(name: string, shape: Shape<T>, refine?: (value: T, at: st
         else out[key] = v
       }
       for (const key of keys) {
-        const spec = fields[key] as Validator<unknown> | OptionalField<unknown>
+        const spec = fields[key] as Validator<unknown> | OptionalField<unknown> | DefaultedField<unknown>
+        if (!present.has(key) && 'makeDefault' in spec) out[key] = spec.makeDefault()
         if (!('optional' in spec) && !present.has(key)) {
           ctx.report(node, at, `missing required field "${key}" (expected ${spec.expected})`)
           ok = false

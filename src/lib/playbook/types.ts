@@ -29,6 +29,8 @@ export type Impact = 'HIGH' | 'MEDIUM' | 'LOW'
 /** Any JSON-like value (check parameters). */
 export type ParamValue = string | number | boolean | null | ParamValue[] | {[key: string]: ParamValue}
 
+/** A playbook. Only name, version, target and phases are required in the YAML; the lists below
+ * default to empty, so a small cutover can be written in a few lines. */
 export interface Playbook {
   name: string
   version: string
@@ -45,8 +47,8 @@ export interface Playbook {
   /** Procedures usable from any phase ("Emergency Rollback (All Phases)"). */
   emergency_rollback: RollbackProcedure[]
   kpis: Kpi[]
-  timeline: Timeline
-  communications: Communications
+  timeline?: Timeline
+  communications?: Communications
   risks: Risk[]
   post_migration_review?: ReviewPeriod[]
 }
