@@ -10,6 +10,10 @@ import {type TestGateway, parseSseText, provider, startGateway, waitFor} from '.
 // node:http transport here (nock intercepts node:http; the production undici pool is exercised
 // against the real mock provider in the integration tests).
 
+// Importing nock installs its interceptors process-wide; keep them off except while this suite runs
+// (other suites in the same mocha process send absolute-form requests through a real proxy).
+nock.restore()
+
 const env = {ANTHROPIC_KEY: 'sk-ant-gateway', AZURE_KEY: 'azure-key-1', DEEPSEEK_KEY: 'ds-key-1'}
 
 const settings: GatewaySettings = {
@@ -47,6 +51,7 @@ describe('request path: provider adapters against remote hosts (nock)', () => {
   let gw: TestGateway
 
   before(async () => {
+    if (!nock.isActive()) nock.activate()
     nock.disableNetConnect()
     nock.enableNetConnect(/^127\.0\.0\.1(:\d+)?$/)
     gw = await startGateway(settings, {env, transport: new NodeHttpTransport()})
@@ -55,6 +60,7 @@ describe('request path: provider adapters against remote hosts (nock)', () => {
   after(async () => {
     await gw.close()
     nock.enableNetConnect()
+    nock.restore()
   })
 
   it('anthropic with apiKeyRef: same body bytes and anthropic-* headers to api.anthropic.com, gateway key instead of the client key', async () => {
