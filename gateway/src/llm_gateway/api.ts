@@ -941,15 +941,29 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
   async function handleV1(req: IncomingMessage, res: ServerResponse, path: string, query: string): Promise<void> {
     const method = req.method ?? 'GET'
     const ex = new Exchange(path, method, now())
+    // The record is emitted once both the response is closed and this handler has finished its
+    // bookkeeping (so an aborted stream still records the usage it saw).
+    let handlerDone = false
+    let closed = false
     res.once('close', () => {
+      closed = true
       if (!res.writableFinished) {
         // The client went away before the response finished: stop the upstream work at once.
         ex.clientAbort.abort()
         if (ex.errorType === null || ex.success) ex.fail('client_aborted', 'client closed the connection before the response finished')
         ex.success = false
       }
-      emit(ex)
+      if (handlerDone) emit(ex)
     })
+    try {
+      await routeV1(req, res, ex, path, query, method)
+    } finally {
+      handlerDone = true
+      if (closed) emit(ex)
+    }
+  }
+
+  async function routeV1(req: IncomingMessage, res: ServerResponse, ex: Exchange, path: string, query: string, method: string): Promise<void> {
     const allow = (methods: string): boolean => {
       if (methods.split(',').includes(method)) return true
       req.resume()

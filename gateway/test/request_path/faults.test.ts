@@ -244,7 +244,10 @@ describe('request path: faults, retries, fallback and timeouts (mock provider kn
     const seen = await waitFor(() => (mock.requests()[0]?.aborted ? mock.requests()[0] : undefined), 'the mock to see the disconnect')
     expect(seen.aborted).to.equal(true)
     const [rec] = await gw.waitForRecords(1)
-    expect(rec).to.deep.include({success: false, error_type: 'client_aborted', stream: true})
+    expect(rec).to.deep.include({success: false, error_type: 'client_aborted', stream: true, status: 200})
+    // What the upstream reported before the abort (message_start usage) is still recorded.
+    expect(rec!.usage?.input_tokens).to.be.greaterThan(0)
+    expect(rec!.usage_missing).to.equal(false)
   })
 
   it('a client abort while the gateway waits for the first byte aborts the upstream too', async () => {
