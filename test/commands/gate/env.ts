@@ -155,13 +155,13 @@ export interface GateFixtureOptions {
  * A small playbook whose gates use short windows so tests are fast:
  *   1 -> 2: no open critical incident; uptime > 99.9 % (monitor); error rate < 5 %; avg latency < N ms;
  *           at least 2 requests seen; team approval
- *   2 -> 3: error rate and latency only (no uptime, no approval): for "the gateway is down"
+ *   2 -> 3: error rate and latency (no more than +25 % of the pinned baseline) only: no uptime, no approval
  */
 export function writeGatePlaybook(dir: string, o: GateFixtureOptions): string {
   const file = path.join(dir, 'gate-playbook.yaml')
-  const gatewayCriteria = (suffix: string) => `
+  const gatewayCriteria = (suffix: string, relative = '') => `
       - {id: error-rate${suffix}, title: Error rate below 5%, source: gateway, metric: error_rate, statistic: ratio, window: ${o.window}, operator: '<', threshold: 5, unit: percent, min_samples: ${o.minSamples}, key: true, plan_ref: 'test: "errors"'}
-      - {id: latency${suffix}, title: Average latency below ${o.latencyMs} ms, source: gateway, metric: latency_ms, statistic: avg, window: ${o.window}, operator: '<', threshold: ${o.latencyMs}, unit: ms, min_samples: ${o.minSamples}, key: true, plan_ref: 'test: "latency"'}`
+      - {id: latency${suffix}, title: Average latency below ${o.latencyMs} ms, source: gateway, metric: latency_ms, statistic: avg, window: ${o.window}, operator: '<', threshold: ${o.latencyMs}, unit: ms, min_samples: ${o.minSamples}, key: true, ${relative}plan_ref: 'test: "latency"'}`
   const yaml = `name: gate-test
 version: "1"
 target:
@@ -186,7 +186,7 @@ ${o.approval === false ? '' : `      - {id: team-approval, title: Team approval,
     to: 3
     title: Go/No-Go 2 -> 3
     plan_ref: 'test: "gate 2"'
-    criteria:${gatewayCriteria('-2')}
+    criteria:${gatewayCriteria('-2', 'relative_to_baseline: {max_increase_pct: 25}, ')}
 `
   fs.writeFileSync(file, yaml)
   return file
