@@ -1,47 +1,30 @@
 /**
- * The registry of check ids a playbook may name. The checks library (src/checks/) provides the
- * real catalog; until it lands, this static list of the ids the seed playbook uses stands in.
+ * The catalog of check ids a playbook may name, with their parameter validation. It is derived
+ * from the checks library's registry (src/checks/index.ts), so a playbook is linted against the
+ * checks that really exist; tests may pass a smaller catalog (`catalogOf`).
  */
+import {checkCatalog} from '../../checks/index.js'
+
+export interface CatalogParamIssue {
+  /** The parameter at fault, or null for the params mapping itself. */
+  param: string | null
+  message: string
+}
 
 export interface CheckCatalog {
   has(id: string): boolean
   ids(): string[]
+  /** Problems with a check's params (unknown names, wrong types, bad values); empty when valid. */
+  validateParams?(id: string, params: unknown): CatalogParamIssue[]
 }
 
-export const KNOWN_CHECK_IDS = [
-  'daemon.running',
-  'gateway.started_log',
-  'pidfile.valid',
-  'pidfile.gateway_port',
-  'pidfile.no_proxy_port',
-  'proxy.not_listening',
-  'proxy.listening',
-  'launcher.gateway_env',
-  'launcher.fails_without_gateway',
-  'launcher.no_proxy_fallback',
-  'gateway.health',
-  'gateway.metrics_valid',
-  'gateway.providers_listed',
-  'traffic.routes_through_gateway',
-  'traffic.streaming_sse',
-  'cost.records_request',
-  'audit.complete',
-  'repo.no_proxy_references',
-  'repo.builds',
-  'repo.tests_pass',
-  'repo.docs_no_proxy',
-  'flags.rollback_available',
-  'script.test_gateway',
-  'records.approval',
-  'records.feedback_positive',
-  'records.no_critical_incidents',
-  'rollback.rehearsed',
-] as const
+/** Every check id of the library. */
+export const KNOWN_CHECK_IDS: readonly string[] = checkCatalog.ids()
 
 export function catalogOf(ids: Iterable<string>): CheckCatalog {
   const set = new Set(ids)
   return {has: (id) => set.has(id), ids: () => [...set].sort()}
 }
 
-/** The catalog used when none is passed in. */
-export const knownChecks: CheckCatalog = catalogOf(KNOWN_CHECK_IDS)
+/** The catalog used when none is passed in: the checks library. */
+export const knownChecks: CheckCatalog = checkCatalog

@@ -548,6 +548,17 @@ function crossChecks(pb: Playbook, _at: string, ctx: Ctx): void {
     if (!numbers.has(w.phase)) ctx.reportAt(`timeline.weeks[${i}].phase`, `no phase number ${w.phase} (phases: ${phaseList})`)
   })
 
+  // Check parameters, validated by the check that takes them (unknown names, types, values).
+  const checkParams = (at: string, id: string | undefined, params: unknown) => {
+    if (!id || !ctx.catalog.has(id) || !ctx.catalog.validateParams) return
+    for (const issue of ctx.catalog.validateParams(id, params ?? {})) {
+      ctx.reportAt(issue.param ? `${at}.params.${issue.param}` : `${at}.params`, `check ${id}: ${issue.param && !issue.message.includes(`"${issue.param}"`) ? `parameter "${issue.param}": ` : ''}${issue.message}`)
+    }
+  }
+  pb.phases.forEach((p, i) => p.checks.forEach((c, j) => checkParams(`phases[${i}].checks[${j}]`, c.id, c.params)))
+  pb.gates.forEach((g, i) => g.criteria.forEach((c, j) => c.check && c.params && checkParams(`gates[${i}].criteria[${j}]`, c.check, c.params)))
+  pb.rollback_triggers.forEach((t, i) => t.check && t.params && checkParams(`rollback_triggers[${i}]`, t.check, t.params))
+
   const coverable = new Set([...ctx.catalog.ids(), ...triggerIds, ...pb.kpis.map((k) => k.id), ...pb.gates.flatMap((g) => g.criteria.map((c) => c.id))])
   pb.risks.forEach((r, i) => {
     r.covered_by?.forEach((c, j) => {

@@ -1,0 +1,6 @@
+export * from './types.js'
+export {findPhase, planChecks} from './select.js'
+export {countOutcomes, executeCheck, executeChecks, exitCodeFor, overallOutcome, runValidation, type RunValidationOptions, type ValidationRenderer} from './run.js'
+export {dryRun} from './dry-run.js'
+export {renderDryRun, renderReport, renderTable, validationJUnit} from './output.js'
+export {phaseStatus, renderPhaseStatus, type PhaseStatusReport} from './status.js'
