@@ -2,16 +2,19 @@ import {spawn} from 'node:child_process'
 import {request} from 'node:http'
 import {constants as osConstants} from 'node:os'
 import {loadDaemonFlags, type DaemonFlags} from '../daemon/flags.js'
-import {PidFileError, readGatewayPort, readProxyPort} from '../daemon/pidfile.js'
+import {moduleForFlag} from '../daemon/modules.js'
+import {PidFileError, readGatewayPort} from '../daemon/pidfile.js'
 
 /*
  * `cco launch [--] [command [args...]]`: runs Claude Code (default `claude`) wired to
  * the daemon, per the flags in config/daemon-config.json:
  *   gateway on + gateway up          -> ANTHROPIC_BASE_URL (preferred)
- *   gateway on + proxy on, gw down   -> HTTPS_PROXY/HTTP_PROXY (Phase 1 fallback)
+ *   gateway on + proxy on, gw down   -> the proxy module's route (Phase 1 fallback)
  *   only gateway on, gw down         -> exit 1 with the plan's three lines (Phase 2)
- *   only proxy on                    -> warning + proxy env (rollback mode)
+ *   only proxy on                    -> the proxy module's route (rollback mode)
  *   neither                          -> exit 1
+ * The proxy routes come from the legacy proxy module (daemon/modules.ts); once Phase 3 has
+ * removed it, asking for the proxy is an error that says so.
  */
 
 export interface LaunchIo {
@@ -54,24 +57,26 @@ async function findGateway(home: string): Promise<{port: number} | {reason: stri
   return problem ? {reason: problem} : {port}
 }
 
-function findProxy(home: string): {port: number} | {reason: string} {
-  try {
-    return {port: readProxyPort(home)}
-  } catch (error) {
-    return {reason: reasonOf(error)}
-  }
-}
-
 export type RoutingDecision =
   | {mode: 'gateway'; env: Record<string, string>; lines: string[]; warnings: string[]}
   | {mode: 'proxy'; env: Record<string, string>; lines: string[]; warnings: string[]}
   | {mode: 'error'; errors: string[]}
 
+const NO_PROXY_MODULE = [
+  '   proxyEnabled is set in config/daemon-config.json, but no legacy proxy module is installed in this build',
+  '   (it was removed in Phase 3 of the cutover). Set "gatewayEnabled": true and "proxyEnabled": false, then: cco daemon restart',
+]
+
 /** Decides how the child reaches an LLM. Pure apart from reading the home and probing the gateway. */
 export async function decideRouting(home: string, flags: DaemonFlags): Promise<RoutingDecision> {
-  const proxyEnv = (port: number) => {
-    const url = `http://127.0.0.1:${port}`
-    return {env: {HTTPS_PROXY: url, HTTP_PROXY: url}, line: `   Proxy: ${url} (HTTP proxy mode)`}
+  const proxyModule = moduleForFlag('proxyEnabled')
+  const viaProxy = (gatewayProblem: string | null): RoutingDecision => {
+    if (!proxyModule) {
+      const head = gatewayProblem === null ? '❌ Error: No legacy proxy module installed' : `❌ Error: LLM Gateway not available: ${gatewayProblem}`
+      return {mode: 'error', errors: [head, ...NO_PROXY_MODULE]}
+    }
+    const route = proxyModule.launchRoute(home, gatewayProblem)
+    return 'errors' in route ? {mode: 'error', errors: route.errors} : {mode: 'proxy', ...route}
   }
   if (flags.gatewayEnabled) {
     const gateway = await findGateway(home)
@@ -79,21 +84,7 @@ export async function decideRouting(home: string, flags: DaemonFlags): Promise<R
       const url = `http://127.0.0.1:${gateway.port}`
       return {mode: 'gateway', env: {ANTHROPIC_BASE_URL: url}, lines: [`   Gateway: ${url} (LLM routing enabled)`], warnings: []}
     }
-    if (flags.proxyEnabled) {
-      const proxy = findProxy(home)
-      if ('port' in proxy) {
-        const {env, line} = proxyEnv(proxy.port)
-        return {mode: 'proxy', env, lines: [line], warnings: [`⚠️  LLM Gateway not available (${gateway.reason}); falling back to the legacy HTTP proxy`]}
-      }
-      return {
-        mode: 'error',
-        errors: [
-          `❌ Error: LLM Gateway not available: ${gateway.reason}`,
-          `   Legacy HTTP proxy not available either: ${proxy.reason}`,
-          '   Try: cco daemon restart',
-        ],
-      }
-    }
+    if (flags.proxyEnabled) return viaProxy(gateway.reason)
     return {
       mode: 'error',
       errors: [
@@ -103,17 +94,7 @@ export async function decideRouting(home: string, flags: DaemonFlags): Promise<R
       ],
     }
   }
-  if (flags.proxyEnabled) {
-    const proxy = findProxy(home)
-    if ('port' in proxy) {
-      const {env, line} = proxyEnv(proxy.port)
-      return {mode: 'proxy', env, lines: [line], warnings: ['⚠️  Using legacy HTTP Proxy (gateway disabled)']}
-    }
-    return {
-      mode: 'error',
-      errors: ['⚠️  Using legacy HTTP Proxy (gateway disabled)', `❌ Error: Legacy HTTP proxy not available: ${proxy.reason}`, '   Try: cco daemon restart'],
-    }
-  }
+  if (flags.proxyEnabled) return viaProxy(null)
   return {
     mode: 'error',
     errors: [

@@ -2,7 +2,10 @@ import {createServer, request, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import type {DaemonFlags} from './flags.js'
 
-/** `GET /daemon/status` on the control port. */
+/**
+ * `GET /daemon/status` on the control port. Optional daemon modules (daemon/modules.ts)
+ * add their own top-level sections.
+ */
 export interface DaemonStatus {
   pid: number
   version: string
@@ -13,10 +16,10 @@ export interface DaemonStatus {
   home: string
   port: number
   gateway_port: number | null
-  proxy_port: number | null
   flags: DaemonFlags
   gateway: {state: 'running' | 'disabled' | 'failed' | 'starting'; error?: string}
-  proxy: {state: 'running' | 'disabled' | 'failed' | 'unavailable' | 'starting'; error?: string}
+  /** Sections contributed by optional modules. */
+  [moduleSection: string]: unknown
 }
 
 export function isLoopback(address: string | undefined): boolean {

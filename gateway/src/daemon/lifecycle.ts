@@ -5,6 +5,7 @@ import {fetchDaemonStatus, type DaemonStatus} from './control.js'
 import {loadDaemonFlags} from './flags.js'
 import {errnoCode} from './fsutil.js'
 import {acquireLock, type LockHandle} from './lock.js'
+import {daemonModules} from './modules.js'
 import {ensureHome, homePaths} from './paths.js'
 import {quarantinePidFile, readPidFile, removePidFile} from './pidfile.js'
 import {probeDaemon, type DaemonProbe} from './probe.js'
@@ -229,19 +230,13 @@ export function formatStatusLines(status: DaemonStatus, home: string): string[] 
       : status.gateway.state === 'failed'
         ? `FAILED to initialize: ${status.gateway.error ?? 'unknown error'}`
         : status.gateway.state
-  const proxy =
-    status.proxy.state === 'running'
-      ? `http://127.0.0.1:${status.proxy_port} (legacy HTTP proxy running)`
-      : status.proxy.error
-        ? `${status.proxy.state}: ${status.proxy.error}`
-        : status.proxy.state
   return [
     `   PID:      ${status.pid}`,
     `   Version:  ${status.version}`,
     `   Started:  ${status.started_at} (uptime ${status.uptime_seconds} s)`,
     `   Control:  http://127.0.0.1:${status.port}`,
     `   Gateway:  ${gateway}`,
-    `   Proxy:    ${proxy}`,
+    ...daemonModules.flatMap((m) => m.statusLines(status)),
     `   Flags:    gatewayEnabled=${status.flags.gatewayEnabled} proxyEnabled=${status.flags.proxyEnabled}`,
     `   Home:     ${home}`,
     `   Log:      ${homePaths(home).logFile}`,

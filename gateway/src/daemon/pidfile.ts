@@ -3,17 +3,34 @@ import {atomicWriteFile, errnoCode, safeUnlink} from './fsutil.js'
 import {homePaths} from './paths.js'
 import {isProcessAlive} from './process.js'
 
-/** `$CCO_HOME/daemon.pid`, same JSON as the original cco (pretty-printed). */
+/**
+ * `$CCO_HOME/daemon.pid`, same JSON as the original cco (pretty-printed). Optional daemon
+ * modules (daemon/modules.ts) may own extra fields; they sit between `port` and
+ * `gateway_port` as in the original struct and are validated by the module that registered them.
+ */
 export interface PidFileContent {
   pid: number
   /** RFC 3339. */
   started_at: string
   /** The daemon's control port. */
   port: number
-  /** Present only while the legacy HTTP proxy runs. */
-  proxy_port?: number
   gateway_port: number | null
   version: string
+  /** Fields owned by optional modules. */
+  [moduleField: string]: unknown
+}
+
+const CORE_FIELDS = new Set(['pid', 'started_at', 'port', 'gateway_port', 'version'])
+
+/** Returns null when the value is fine, else what it must be ("a port number"). */
+export type PidFieldValidator = (value: unknown) => string | null
+
+const moduleFields = new Map<string, PidFieldValidator>()
+
+/** Called by optional modules for each PID file field they own (see daemon/modules.ts). */
+export function registerPidFileField(name: string, validate: PidFieldValidator): void {
+  if (CORE_FIELDS.has(name)) throw new Error(`PID file field "${name}" belongs to the daemon core`)
+  moduleFields.set(name, validate)
 }
 
 export type PidFileErrorKind = 'missing' | 'invalid_json' | 'wrong_type' | 'not_alive'
@@ -36,7 +53,7 @@ export class PidFileError extends Error {
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/
 
-function isPort(value: unknown): value is number {
+export function isPort(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535
 }
 
@@ -68,21 +85,25 @@ export function parsePidFile(text: string, file: string): PidFileContent {
   // Like serde's #[serde(default)]: a missing gateway_port means null.
   const gatewayPort = obj.gateway_port === undefined ? null : obj.gateway_port
   if (gatewayPort !== null && !isPort(gatewayPort)) throw wrong('gateway_port', 'a port number or null', gatewayPort)
-  const proxyPort = obj.proxy_port === undefined ? null : obj.proxy_port
-  if (proxyPort !== null && !isPort(proxyPort)) throw wrong('proxy_port', 'a port number or null', proxyPort)
   if (typeof obj.version !== 'string') throw wrong('version', 'a string', obj.version)
   const content: PidFileContent = {pid: obj.pid, started_at: obj.started_at, port: obj.port, gateway_port: gatewayPort, version: obj.version}
-  if (proxyPort !== null) content.proxy_port = proxyPort
+  for (const [key, value] of Object.entries(obj)) {
+    // Unknown fields are kept (like serde's default), and a null module field means "absent".
+    if (CORE_FIELDS.has(key) || value === null || value === undefined) continue
+    const problem = moduleFields.get(key)?.(value)
+    if (problem) throw wrong(key, problem, value)
+    content[key] = value
+  }
   return orderFields(content)
 }
 
-/** Field order as the original struct: pid, started_at, port, proxy_port, gateway_port, version. */
+/** Field order as the original struct: pid, started_at, port, <module fields>, gateway_port, version. */
 function orderFields(c: PidFileContent): PidFileContent {
-  const out: PidFileContent = {pid: c.pid, started_at: c.started_at, port: c.port} as PidFileContent
-  if (c.proxy_port !== undefined) out.proxy_port = c.proxy_port
+  const out: Record<string, unknown> = {pid: c.pid, started_at: c.started_at, port: c.port}
+  for (const [key, value] of Object.entries(c)) if (!CORE_FIELDS.has(key) && value !== undefined && value !== null) out[key] = value
   out.gateway_port = c.gateway_port
   out.version = c.version
-  return out
+  return out as PidFileContent
 }
 
 export interface ReadPidFileOptions {
@@ -126,19 +147,18 @@ export function writePidFile(home: string, content: PidFileContent): void {
 }
 
 /**
- * Read-modify-write of the daemon's own PID file. `proxy_port: null` removes the field.
- * Only the daemon that owns the file should call this.
+ * Read-modify-write of the daemon's own PID file. `gateway_port` may be set to null; a
+ * module field set to null is removed. Only the daemon that owns the file should call this.
  */
-export function updatePidFile(
-  home: string,
-  patch: {gateway_port?: number | null; proxy_port?: number | null},
-): PidFileContent {
+export function updatePidFile(home: string, patch: {gateway_port?: number | null; [moduleField: string]: unknown}): PidFileContent {
   const current = readPidFile(home, {requireAlive: false})
   const next: PidFileContent = {...current}
-  if (patch.gateway_port !== undefined) next.gateway_port = patch.gateway_port
-  if (patch.proxy_port !== undefined) {
-    if (patch.proxy_port === null) delete next.proxy_port
-    else next.proxy_port = patch.proxy_port
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === undefined) continue
+    if (key === 'gateway_port') next.gateway_port = value as number | null
+    else if (CORE_FIELDS.has(key)) throw new Error(`updatePidFile: "${key}" is not updatable`)
+    else if (value === null) delete next[key]
+    else next[key] = value
   }
   writePidFile(home, next)
   return next
@@ -172,11 +192,4 @@ export function readGatewayPort(home: string): number {
   const content = readPidFile(home)
   if (content.gateway_port === null) throw new Error('Gateway port not set in PID file (LLM Gateway not running)')
   return content.gateway_port
-}
-
-/** The legacy proxy's port of the running daemon. Throws when the daemon or its proxy is not running. */
-export function readProxyPort(home: string): number {
-  const content = readPidFile(home)
-  if (content.proxy_port === undefined) throw new Error('Proxy port not set in PID file (HTTP proxy not running)')
-  return content.proxy_port
 }

@@ -6,7 +6,7 @@ import {apiKeyStatus, defaultGatewayConfig, GatewayConfigError, loadGatewayConfi
 import {startControlServer, type DaemonStatus} from './control.js'
 import {loadDaemonFlags, type DaemonFlags} from './flags.js'
 import {log, openFileLogger, setLogSink} from './log.js'
-import {gatewayPlugins, loadLegacyProxy, type LegacyProxyHandle} from './modules.js'
+import {daemonModules, gatewayPlugins, moduleForFlag, type DaemonModuleInstance} from './modules.js'
 import {ensureHome, homePaths} from './paths.js'
 import {removePidFile, updatePidFile, writePidFile} from './pidfile.js'
 import {probeDaemon} from './probe.js'
@@ -28,7 +28,7 @@ function describeError(error: unknown): string {
 
 /**
  * `cco daemon run`: the daemon in the foreground. Binds the control endpoint, writes
- * the PID file, starts the gateway and the legacy proxy per the flags, and serves
+ * the PID file, starts the gateway and the optional modules per the flags, and serves
  * until SIGTERM/SIGINT. Resolves with the exit code once shut down.
  */
 export async function runDaemon(home: string): Promise<number> {
@@ -70,12 +70,14 @@ export async function runDaemon(home: string): Promise<number> {
     home,
     port: 0,
     gateway_port: null,
-    proxy_port: null,
     flags,
     gateway: {state: flags.gatewayEnabled ? 'starting' : 'disabled'},
-    proxy: {state: flags.proxyEnabled ? 'starting' : 'disabled'},
   }
-  const control = await startControlServer(() => ({...status, uptime_seconds: Math.floor((Date.now() - startedAt.getTime()) / 1000)}))
+  const modules: DaemonModuleInstance[] = []
+  const control = await startControlServer(() => {
+    const sections = Object.assign({}, ...modules.map((m) => m.status())) as Record<string, unknown>
+    return {...status, ...sections, uptime_seconds: Math.floor((Date.now() - startedAt.getTime()) / 1000)}
+  })
   status.port = control.port
   try {
     writePidFile(home, {pid: process.pid, started_at: status.started_at, port: control.port, gateway_port: null, version: VERSION})
@@ -154,27 +156,27 @@ export async function runDaemon(home: string): Promise<number> {
     log.info('ℹ️  LLM Gateway disabled (gatewayEnabled=false in config/daemon-config.json)')
   }
 
-  if (flags.proxyEnabled) {
-    const proxyModule = await loadLegacyProxy()
-    if (!proxyModule) {
-      status.proxy = {state: 'unavailable', error: 'the legacy proxy code has been removed from this build'}
-      log.warn('⚠️  proxyEnabled is set but the legacy HTTP proxy has been removed from this build')
-    } else {
-      if (configError) log.warn('Legacy proxy: gateway config is invalid; allowing only the default provider (api.anthropic.com)')
-      try {
-        const proxy: LegacyProxyHandle = await proxyModule.startProxyServer({config: gatewayConfig ?? defaultGatewayConfig(home), log})
-        closers.push({name: 'HTTP proxy', close: () => proxy.close()})
-        status.proxy = {state: 'running'}
-        status.proxy_port = proxy.port
-        updatePidFile(home, {proxy_port: proxy.port})
-        log.info(`✅ Proxy server started on port ${proxy.port}`)
-      } catch (error) {
-        status.proxy = {state: 'failed', error: describeError(error)}
-        log.warn(`Failed to start proxy server: ${describeError(error)}`)
-      }
+  // Optional modules (the legacy proxy until Phase 3) start themselves per their flag.
+  for (const module of daemonModules) {
+    try {
+      const instance = await module.start({
+        home,
+        flags,
+        config: gatewayConfig ?? defaultGatewayConfig(home),
+        configError,
+        log,
+        updatePidFields: (fields) => updatePidFile(home, fields),
+      })
+      modules.push(instance)
+      closers.push({name: module.name, close: () => instance.close()})
+    } catch (error) {
+      log.warn(`Optional module ${module.name} failed to start: ${describeError(error)}`)
     }
-  } else {
+  }
+  if (!flags.proxyEnabled) {
     log.info('ℹ️  HTTP Proxy disabled - Gateway handles all LLM routing')
+  } else if (!moduleForFlag('proxyEnabled')) {
+    log.warn('⚠️  proxyEnabled is set in config/daemon-config.json, but no legacy proxy module is installed in this build (removed in Phase 3 of the cutover); nothing to start')
   }
 
   if (!flags.gatewayEnabled && !flags.proxyEnabled) {

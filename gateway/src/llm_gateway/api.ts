@@ -11,6 +11,7 @@
  */
 import {randomUUID} from 'node:crypto'
 import type {IncomingMessage, ServerResponse} from 'node:http'
+import type {CostInput} from './cost.js'
 import {estimateInputTokens} from './count_tokens.js'
 import {errorEnvelope, errorEvent, mapUpstreamError, sendErrorBody} from './errors.js'
 import {RESPONSE_DROP} from './providers/headers.js'
@@ -59,6 +60,11 @@ export interface ApiDeps {
   /** Retry backoff (tests shorten it). */
   backoff?: Partial<BackoffPolicy>
   env?: NodeJS.ProcessEnv
+  /**
+   * Value of `x-gateway-cost-usd` for a non-streamed response, computed from the record as it
+   * stands just before the head is written (usage already parsed); undefined = no header (cost unknown).
+   */
+  costHeader?: (input: CostInput) => string | undefined
 }
 
 export type ApiHandler = ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>) & {
@@ -250,6 +256,17 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     }
   }
 
+  /** Adds x-gateway-cost-usd to a non-streamed response head; never fails the response. */
+  function addCostHeader(headers: Record<string, string | string[]>, ex: Exchange): void {
+    if (!deps.costHeader) return
+    try {
+      const value = deps.costHeader(ex.toRecord(now()))
+      if (value !== undefined) headers['x-gateway-cost-usd'] = value
+    } catch (error) {
+      log.warn(`cost header for ${ex.id} could not be computed: ${(error as Error).message}`)
+    }
+  }
+
   function markCommitted(ex: Exchange, status: number, attemptStart: number, upstreamDoneAt: number): void {
     const t = performance.now()
     ex.overheadMs = Math.max(0, t - ex.t0 - ex.waitMs - (upstreamDoneAt - attemptStart))
@@ -275,23 +292,26 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     const upstreamRequestId = extra?.headers?.['request-id']
     if (typeof upstreamRequestId === 'string') headers['request-id'] = upstreamRequestId
     const body = extra?.body ?? errorEnvelope(type, message, ex.id)
-    sendErrorBody(res, status, body, {requestId: ex.id, headers})
     ex.responseBody = body
+    addCostHeader(headers, ex)
+    sendErrorBody(res, status, body, {requestId: ex.id, headers})
   }
 
   function sendJson(res: ServerResponse, ex: Exchange, status: number, body: string, extra?: Record<string, string>): void {
     ex.overheadMs = Math.max(0, performance.now() - ex.t0 - ex.waitMs)
     ex.status = status
     ex.firstByteAt = now()
-    res.writeHead(status, {
+    ex.responseBody = body
+    const headers: Record<string, string | string[]> = {
       'content-type': 'application/json',
-      'content-length': Buffer.byteLength(body),
+      'content-length': String(Buffer.byteLength(body)),
       'request-id': ex.id,
       ...gatewayHeaders(ex),
       ...extra,
-    })
+    }
+    addCostHeader(headers, ex)
+    res.writeHead(status, headers)
     res.end(body)
-    ex.responseBody = body
   }
 
   /** Response head for a served request: passthrough copies upstream headers (request-id, rate limits, ...). */
@@ -396,12 +416,14 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     const doneAt = performance.now()
     reportHealth(adapter.name, true, doneAt - started)
     markCommitted(ex, resp.status, started, doneAt)
+    // Usage is parsed before the head goes out so x-gateway-cost-usd can be computed from it.
+    onBody?.(body)
     const headers = responseHeaders(ex, resp.headers, false)
     headers['content-length'] = String(body.length)
+    addCostHeader(headers, ex)
     res.writeHead(resp.status, headers)
     res.end(body)
     ex.success = true
-    onBody?.(body)
     return SENT
   }
 
@@ -675,14 +697,15 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     const t = adapter.wire === 'responses' ? responsesResponseToAnthropic(parsed, ctx) : chatResponseToAnthropic(parsed, ctx)
     const out = JSON.stringify(t.message)
     markCommitted(ex, 200, started, doneAt)
-    const headers = responseHeaders(ex, null, false)
-    headers['content-length'] = String(Buffer.byteLength(out))
-    res.writeHead(200, headers)
-    res.end(out)
-    ex.success = true
     ex.usage = t.usage ? wireToRecordUsage(t.usage) : null
     ex.stopReason = t.stopReason
     ex.responseBody = out
+    const headers = responseHeaders(ex, null, false)
+    headers['content-length'] = String(Buffer.byteLength(out))
+    addCostHeader(headers, ex)
+    res.writeHead(200, headers)
+    res.end(out)
+    ex.success = true
     return SENT
   }
 

@@ -13,7 +13,8 @@ import type {PriceSelection, PricingTable} from './pricing.js'
  * - estimated: the response carried no usage (e.g. a cut stream); tokens were estimated.
  * - free: local model (Ollama), cost 0 by definition.
  * - unpriced: no price for this model; cost unknown (null), never silently 0.
- * - not_billed: an error response with no usage: nothing was generated upstream, cost 0.
+ * - not_billed: an error response with no usage (nothing was generated upstream), or a request that
+ *   is not a completion (count_tokens, models): cost 0.
  * - disabled: costTracking.enabled is false.
  */
 export type CostStatus = 'priced' | 'estimated' | 'free' | 'unpriced' | 'not_billed' | 'disabled'
@@ -32,7 +33,12 @@ export interface CostResult {
 
 /** The RequestRecord fields cost depends on (the request path can call this before the record is complete). */
 export type CostInput = Pick<RequestRecord, 'provider' | 'provider_type' | 'model_served' | 'model_requested' | 'usage' | 'usage_missing' | 'received_at' | 'status'> &
-  Partial<Pick<RequestRecord, 'request_body' | 'response_body'>>
+  Partial<Pick<RequestRecord, 'request_body' | 'response_body' | 'path'>>
+
+/** Only completions are billed; count_tokens and model listings are free (no path given: assumed a completion). */
+export function isBillablePath(path: string | undefined): boolean {
+  return path === undefined || path === '/v1/messages'
+}
 
 export const ZERO_USAGE: Readonly<Usage> = Object.freeze({input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0})
 
@@ -131,9 +137,9 @@ export interface CostOptions {
 export function computeCost(input: CostInput, table: PricingTable, opts: CostOptions = {enabled: true}): CostResult {
   const reported = input.usage
   const estimated = input.usage_missing || reported === null
-  const errorWithoutUsage = reported === null && (input.status < 200 || input.status >= 300)
-  const usage = errorWithoutUsage ? {...ZERO_USAGE} : estimated ? estimateUsage(input) : {...reported}
-  const usageEstimated = estimated && !errorWithoutUsage
+  const notBilled = (reported === null && (input.status < 200 || input.status >= 300)) || !isBillablePath(input.path)
+  const usage = notBilled ? {...ZERO_USAGE} : estimated ? estimateUsage(input) : {...reported}
+  const usageEstimated = estimated && !notBilled
   const result = (micros: number | null, status: CostStatus, sel: PriceSelection | null, pricing?: string): CostResult => ({
     micros,
     status,
@@ -145,7 +151,7 @@ export function computeCost(input: CostInput, table: PricingTable, opts: CostOpt
 
   if (!opts.enabled) return result(null, 'disabled', null)
   if (input.provider_type === 'ollama') return result(0, 'free', null, 'ollama')
-  if (errorWithoutUsage) return result(0, 'not_billed', null)
+  if (notBilled) return result(0, 'not_billed', null)
 
   const model = input.model_served ?? input.model_requested
   const sel = table.forProvider(input.provider) ?? table.forModel(model, input.received_at, promptTokens(usage))

@@ -61,6 +61,8 @@ export interface EvidenceOptions {
   maxBodyChars?: number
   /** Include prom-client's process metrics (default true). */
   processMetrics?: boolean
+  /** Derive gateway_provider_up from each record (default true); false when the caller feeds setProviderUp. */
+  providerUpFromRecords?: boolean
 }
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void
@@ -153,7 +155,7 @@ export function createEvidence(opts: EvidenceOptions): Evidence {
   const pricing = new PricingTable({overrides: opts.costTracking?.pricingOverrides, providerPricing})
   const computeCost = (input: CostInput): CostResult => computeCostWith(input, pricing, {enabled: costEnabled})
 
-  const prom = new GatewayPrometheus({version: opts.version ?? packageVersion(), providers: Object.keys(opts.providers ?? {}), processMetrics: opts.processMetrics})
+  const prom = new GatewayPrometheus({version: opts.version ?? packageVersion(), providers: Object.keys(opts.providers ?? {}), processMetrics: opts.processMetrics, providerUpFromRecords: opts.providerUpFromRecords})
   const dbPath = auditEnabled ? (audit.dbPath ?? join(opts.home, 'gateway', 'audit.db')) : ':memory:'
   const writer = new AuditWriter({
     path: dbPath,

@@ -24,12 +24,23 @@ interface Outcomes {
   lastOutcomeAt: string | null
 }
 
+/** A non-provider health check (e.g. the audit log): degraded never makes the gateway unhealthy. */
+export type HealthCheck = () => {degraded: boolean; reason?: string}
+
+export interface HealthCheckResult {
+  ok: boolean
+  reason?: string
+}
+
 /**
  * Provider health: static checks from config + env (enabled? API key env var set?)
- * combined with real outcomes the request path reports through `recordOutcome`.
+ * combined with real outcomes the request path reports through `recordOutcome`, plus
+ * extra checks (the audit log) that can turn a healthy gateway into a degraded one.
  */
 export class ProviderHealth {
   private readonly outcomes = new Map<string, Outcomes>()
+  private readonly checks = new Map<string, HealthCheck>()
+  private readonly listeners: Array<(provider: string, healthy: boolean) => void> = []
 
   constructor(
     private readonly config: GatewayConfig,
@@ -49,6 +60,33 @@ export class ProviderHealth {
       o.lastError = error ?? 'request failed'
     }
     this.outcomes.set(provider, o)
+    if (this.listeners.length > 0) {
+      const healthy = this.isHealthy(provider)
+      for (const listener of this.listeners) listener(provider, healthy)
+    }
+  }
+
+  /** Called after every recorded outcome with the provider's resulting health. */
+  onProviderChange(listener: (provider: string, healthy: boolean) => void): void {
+    this.listeners.push(listener)
+  }
+
+  addCheck(name: string, check: HealthCheck): void {
+    this.checks.set(name, check)
+  }
+
+  checkResults(): Record<string, HealthCheckResult> {
+    const out: Record<string, HealthCheckResult> = {}
+    for (const [name, check] of this.checks) {
+      let result: {degraded: boolean; reason?: string}
+      try {
+        result = check()
+      } catch (error) {
+        result = {degraded: true, reason: `health check failed: ${(error as Error).message}`}
+      }
+      out[name] = result.degraded ? {ok: false, reason: result.reason ?? 'degraded'} : {ok: true}
+    }
+    return out
   }
 
   provider(name: string): ProviderHealthEntry | undefined {
@@ -88,12 +126,13 @@ export class ProviderHealth {
     return out
   }
 
-  /** healthy: every enabled provider healthy; degraded: some; unhealthy: none (or none enabled). */
-  status(): GatewayStatus {
+  /** healthy: every enabled provider healthy and every check ok; degraded: some; unhealthy: no provider healthy (or none enabled). */
+  status(checks: Record<string, HealthCheckResult> = this.checkResults()): GatewayStatus {
     const enabled = Object.values(this.snapshot()).filter((p) => p.enabled)
     const healthy = enabled.filter((p) => p.healthy).length
     if (enabled.length === 0 || healthy === 0) return 'unhealthy'
-    return healthy === enabled.length ? 'healthy' : 'degraded'
+    if (healthy < enabled.length) return 'degraded'
+    return Object.values(checks).every((c) => c.ok) ? 'healthy' : 'degraded'
   }
 }
 
@@ -103,16 +142,21 @@ export interface HealthReport {
   uptime_seconds: number
   providers: Record<string, ProviderHealthEntry>
   routing: {default_provider: string; fallback_chain: string[]}
+  /** Non-provider checks (e.g. "audit"), when any are registered. */
+  checks?: Record<string, HealthCheckResult>
 }
 
 export function buildHealthReport(config: GatewayConfig, health: ProviderHealth, startedAt: number): HealthReport {
-  return {
-    status: health.status(),
+  const checks = health.checkResults()
+  const report: HealthReport = {
+    status: health.status(checks),
     version: VERSION,
     uptime_seconds: Math.floor((Date.now() - startedAt) / 1000),
     providers: health.snapshot(),
     routing: {default_provider: config.routing.defaultProvider, fallback_chain: config.routing.fallbackChain},
   }
+  if (Object.keys(checks).length > 0) report.checks = checks
+  return report
 }
 
 export interface ProvidersReport {

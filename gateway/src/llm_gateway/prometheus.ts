@@ -31,7 +31,11 @@ export class GatewayPrometheus {
   private readonly auditWriteErrors: Counter
   private readonly providerUp: Gauge<'provider'>
 
-  constructor(opts: {version: string; providers: string[]; processMetrics?: boolean}) {
+  private readonly providerUpFromRecords: boolean
+
+  /** providerUpFromRecords (default true): set gateway_provider_up from each record; false when the owner feeds it (setProviderUp). */
+  constructor(opts: {version: string; providers: string[]; processMetrics?: boolean; providerUpFromRecords?: boolean}) {
+    this.providerUpFromRecords = opts.providerUpFromRecords !== false
     const registers = [this.registry]
     this.requests = new Counter({name: 'gateway_requests_total', help: 'Requests that reached the gateway API, by outcome.', labelNames: ['provider', 'model', 'status_class', 'stream'], registers})
     this.duration = new Histogram({name: 'gateway_request_duration_seconds', help: 'Time from request received to response finished.', labelNames: ['provider', 'model', 'stream'], buckets: DURATION_BUCKETS, registers})
@@ -42,7 +46,7 @@ export class GatewayPrometheus {
     this.streamFailures = new Counter({name: 'gateway_stream_failures_total', help: 'Streamed requests that did not complete successfully.', labelNames: ['provider'], registers})
     this.auditRecords = new Counter({name: 'gateway_audit_records_total', help: 'Rows committed to the audit log by this process.', registers})
     this.auditWriteErrors = new Counter({name: 'gateway_audit_write_errors_total', help: 'Failed audit log write attempts.', registers})
-    this.providerUp = new Gauge({name: 'gateway_provider_up', help: '1 if the provider served its last request (or probe) successfully, 0 if it failed.', labelNames: ['provider'], registers})
+    this.providerUp = new Gauge({name: 'gateway_provider_up', help: '1 if the provider is up (the daemon feeds /gateway/health\'s provider state; standalone: its last request succeeded), else 0.', labelNames: ['provider'], registers})
     const buildInfo = new Gauge({name: 'gateway_build_info', help: 'Gateway build information.', labelNames: ['version'], registers})
     buildInfo.set({version: opts.version}, 1)
     for (const provider of opts.providers) this.streamFailures.inc({provider}, 0)
@@ -76,7 +80,7 @@ export class GatewayPrometheus {
     for (const [type, n] of tokens) if (n > 0) this.tokens.inc({provider, model, type}, n)
     if (cost.micros !== null && cost.micros > 0) this.cost.inc({provider, model}, cost.micros / 1_000_000)
     if (record.stream && !record.success) this.streamFailures.inc({provider})
-    if (record.provider !== null) {
+    if (record.provider !== null && this.providerUpFromRecords) {
       if (record.success) this.providerUp.set({provider}, 1)
       else if (record.status >= 500 || (record.error_type !== null && PROVIDER_FAILURE_TYPES.has(record.error_type))) this.providerUp.set({provider}, 0)
     }

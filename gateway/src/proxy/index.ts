@@ -1,199 +1,109 @@
 /*
- * The legacy HTTP forward proxy (the system the cutover retires), kept faithful to its
- * limits: whole responses are buffered (no streaming) and every upstream connection is
- * `Connection: close`. Unlike the old one it reads request bodies whole (no 64 KB
- * truncation) and it is not an open proxy: only configured providers' host:port are
- * allowed, anything else gets 403.
- *
- * Registered only in daemon/modules.ts; Phase 3 deletes this folder and that line.
+ * The legacy HTTP proxy as an optional daemon module: everything the daemon, the PID file,
+ * the control endpoint, `cco daemon status` and the launcher know about the proxy lives in
+ * this folder, plugged in by the one marked line in daemon/modules.ts. Phase 3 of the
+ * cutover deletes this folder and that line (the plan's §3.1-3.2).
  */
-import {createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse} from 'node:http'
-import {request as httpsRequest} from 'node:https'
-import {connect, type AddressInfo, type Socket} from 'node:net'
-import type {GatewayConfig} from '../daemon/config.js'
-import type {LegacyProxyHandle, LegacyProxyOptions} from '../daemon/modules.js'
+import type {DaemonStatus} from '../daemon/control.js'
+import type {DaemonModule, ModuleRoute} from '../daemon/modules.js'
+import {isPort, PidFileError, readPidFile} from '../daemon/pidfile.js'
+import {startProxyServer, type LegacyProxyHandle} from './server.js'
 
-/** Request bodies above this are refused with 413 (they are otherwise read whole). */
-export const MAX_PROXY_BODY_BYTES = 32 * 1024 * 1024
+export {allowedTargets, MAX_PROXY_BODY_BYTES, startProxyServer} from './server.js'
 
-const HOP_BY_HOP = new Set([
-  'connection', 'proxy-connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade',
-])
-
-function normalizeHost(host: string): string {
-  return host.replace(/^\[|\]$/g, '').toLowerCase()
+/** The `proxy` section of /daemon/status. */
+export interface ProxyStatus {
+  state: 'running' | 'disabled' | 'failed' | 'starting'
+  error?: string
 }
 
-/** "host:port" targets the proxy may reach: every configured provider's baseUrl (default port by scheme). */
-export function allowedTargets(config: GatewayConfig): Set<string> {
-  const out = new Set<string>()
-  for (const provider of Object.values(config.providers)) {
-    try {
-      const url = new URL(provider.baseUrl)
-      const port = url.port || (url.protocol === 'https:' ? '443' : '80')
-      out.add(`${normalizeHost(url.hostname)}:${port}`)
-    } catch {
-      // Validated config never gets here.
-    }
-  }
-  return out
+const describeError = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+
+/** The plan's `read_proxy_port`: the running daemon's proxy port. Throws when the daemon or its proxy is not running. */
+export function readProxyPort(home: string): number {
+  const content = readPidFile(home)
+  // The field's type was checked on read by the validator registered below.
+  const port = content.proxy_port as number | undefined
+  if (port === undefined) throw new Error('Proxy port not set in PID file (HTTP proxy not running)')
+  return port
 }
 
-function stripHopByHop(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const listed = new Set(
-    String(headers.connection ?? '')
-      .split(',')
-      .map((t) => t.trim().toLowerCase())
-      .filter(Boolean),
-  )
-  const out: OutgoingHttpHeaders = {}
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || listed.has(name)) continue
-    out[name] = value
+function findProxy(home: string): {port: number} | {reason: string} {
+  try {
+    return {port: readProxyPort(home)}
+  } catch (error) {
+    return {reason: error instanceof PidFileError ? error.reason : describeError(error)}
   }
-  return out
 }
 
-function plainResponse(res: ServerResponse, status: number, message: string): void {
-  res.writeHead(status, {'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(message), connection: 'close'})
-  res.end(message)
-}
+export const legacyProxyModule: DaemonModule = {
+  name: 'legacy HTTP proxy',
+  flag: 'proxyEnabled',
+  pidFileFields: {
+    // Present only while the proxy runs (the original PidFileContent.proxy_port: Option<u16>).
+    proxy_port: (value) => (isPort(value) ? null : 'a port number or null'),
+  },
 
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    if (size > limit) return null
-    chunks.push(chunk as Buffer)
-  }
-  return Buffer.concat(chunks)
-}
+  async start(ctx) {
+    let status: ProxyStatus = {state: ctx.flags.proxyEnabled ? 'starting' : 'disabled'}
+    let port: number | null = null
+    let server: LegacyProxyHandle | null = null
+    if (ctx.flags.proxyEnabled) {
+      if (ctx.configError) ctx.log.warn('Legacy proxy: gateway config is invalid; allowing only the default provider (api.anthropic.com)')
+      try {
+        server = await startProxyServer({config: ctx.config, log: ctx.log})
+        port = server.port
+        status = {state: 'running'}
+        // The plan's `update_proxy_port`.
+        ctx.updatePidFields({proxy_port: port})
+        ctx.log.info(`✅ Proxy server started on port ${port}`)
+      } catch (error) {
+        status = {state: 'failed', error: describeError(error)}
+        ctx.log.warn(`Failed to start proxy server: ${describeError(error)}`)
+      }
+    }
+    return {
+      status: () => ({proxy_port: port, proxy: status}),
+      close: async () => {
+        await server?.close()
+      },
+    }
+  },
 
-export async function startProxyServer(options: LegacyProxyOptions): Promise<LegacyProxyHandle> {
-  const {log} = options
-  const allowed = allowedTargets(options.config)
-  const tunnels = new Set<Socket>()
-  const forbidden = (target: string) =>
-    `cco legacy proxy: forwarding to ${target} is not allowed (only configured LLM providers: ${[...allowed].join(', ') || 'none'})\n`
+  statusLines(status: DaemonStatus) {
+    const proxy = (status.proxy ?? {state: 'unknown'}) as ProxyStatus
+    const line =
+      proxy.state === 'running'
+        ? `http://127.0.0.1:${String(status.proxy_port)} (legacy HTTP proxy running)`
+        : proxy.error
+          ? `${proxy.state}: ${proxy.error}`
+          : proxy.state
+    return [`   Proxy:    ${line}`]
+  },
 
-  const server = createServer((req, res) => {
-    void forward(req, res).catch((error: unknown) => {
-      log.warn(`Proxy: ${req.method} ${req.url} failed: ${(error as Error).message}`)
-      if (!res.headersSent) plainResponse(res, 502, `cco legacy proxy: upstream error: ${(error as Error).message}\n`)
-      else res.destroy()
-    })
-  })
-
-  async function forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let url: URL
-    try {
-      url = new URL(req.url ?? '')
-    } catch {
-      plainResponse(res, 400, 'cco legacy proxy: expected an absolute-form request (use it as HTTP_PROXY/HTTPS_PROXY)\n')
-      return
+  launchRoute(home, gatewayProblem): ModuleRoute {
+    const proxy = findProxy(home)
+    if ('port' in proxy) {
+      const url = `http://127.0.0.1:${proxy.port}`
+      return {
+        env: {HTTPS_PROXY: url, HTTP_PROXY: url},
+        lines: [`   Proxy: ${url} (HTTP proxy mode)`],
+        warnings: [
+          gatewayProblem === null
+            ? '⚠️  Using legacy HTTP Proxy (gateway disabled)'
+            : `⚠️  LLM Gateway not available (${gatewayProblem}); falling back to the legacy HTTP proxy`,
+        ],
+      }
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      plainResponse(res, 400, `cco legacy proxy: unsupported scheme ${url.protocol}\n`)
-      return
+    if (gatewayProblem !== null) {
+      return {
+        errors: [
+          `❌ Error: LLM Gateway not available: ${gatewayProblem}`,
+          `   Legacy HTTP proxy not available either: ${proxy.reason}`,
+          '   Try: cco daemon restart',
+        ],
+      }
     }
-    const port = url.port || (url.protocol === 'https:' ? '443' : '80')
-    const target = `${normalizeHost(url.hostname)}:${port}`
-    if (!allowed.has(target)) {
-      log.warn(`Proxy: refused ${req.method} to ${target} (not a configured provider)`)
-      req.resume()
-      plainResponse(res, 403, forbidden(target))
-      return
-    }
-    const body = await readBody(req, MAX_PROXY_BODY_BYTES)
-    if (body === null) {
-      plainResponse(res, 413, `cco legacy proxy: request body larger than ${MAX_PROXY_BODY_BYTES} bytes\n`)
-      return
-    }
-    const headers = stripHopByHop(req.headers)
-    headers.host = url.host
-    headers.connection = 'close'
-    headers['content-length'] = String(body.length)
-    const started = Date.now()
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest
-    const upstream = await new Promise<{status: number; headers: IncomingHttpHeaders; body: Buffer}>((resolve, reject) => {
-      const upReq = send(
-        {hostname: url.hostname, port, method: req.method, path: `${url.pathname}${url.search}`, headers},
-        (upRes) => {
-          // Faithful to the old proxy: the whole response is buffered before anything is sent back.
-          const chunks: Buffer[] = []
-          upRes.on('data', (c: Buffer) => chunks.push(c))
-          upRes.on('end', () => resolve({status: upRes.statusCode ?? 502, headers: upRes.headers, body: Buffer.concat(chunks)}))
-          upRes.on('error', reject)
-        },
-      )
-      upReq.on('error', reject)
-      upReq.end(body)
-    })
-    const outHeaders = stripHopByHop(upstream.headers)
-    outHeaders['content-length'] = String(upstream.body.length)
-    outHeaders.connection = 'close'
-    log.info(`Proxy: ${req.method} ${url.origin}${url.pathname} -> ${upstream.status} (${body.length} bytes in, ${upstream.body.length} bytes out, ${Date.now() - started} ms)`)
-    res.writeHead(upstream.status, outHeaders)
-    res.end(upstream.body)
-  }
-
-  server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
-    const match = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(req.url ?? '')
-    const reply = (status: string, message: string) => {
-      client.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(message)}\r\nconnection: close\r\n\r\n${message}`)
-    }
-    if (!match) {
-      reply('400 Bad Request', 'cco legacy proxy: CONNECT needs host:port\n')
-      return
-    }
-    const host = normalizeHost(match[1] as string)
-    const port = Number(match[2])
-    const target = `${host}:${port}`
-    if (!allowed.has(target)) {
-      log.warn(`Proxy: refused CONNECT to ${target} (not a configured provider)`)
-      reply('403 Forbidden', forbidden(target))
-      return
-    }
-    const upstream = connect(port, host)
-    let established = false
-    tunnels.add(client)
-    client.on('close', () => tunnels.delete(client))
-    client.on('error', () => upstream.destroy())
-    upstream.on('error', (error) => {
-      log.warn(`Proxy: CONNECT ${target} failed: ${error.message}`)
-      if (established) client.destroy()
-      else reply('502 Bad Gateway', `cco legacy proxy: cannot reach ${target}\n`)
-    })
-    upstream.once('connect', () => {
-      established = true
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
-      if (head.length > 0) upstream.write(head)
-      upstream.pipe(client)
-      client.pipe(upstream)
-      log.info(`Proxy: CONNECT tunnel to ${target}`)
-    })
-    upstream.on('close', () => {
-      if (established) client.destroy()
-    })
-  })
-
-  const host = options.host ?? '127.0.0.1'
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-  const {port} = server.address() as AddressInfo
-  return {
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of tunnels) socket.destroy()
-        server.close(() => resolve())
-        server.closeAllConnections()
-      }),
-  }
+    return {errors: ['⚠️  Using legacy HTTP Proxy (gateway disabled)', `❌ Error: Legacy HTTP proxy not available: ${proxy.reason}`, '   Try: cco daemon restart']}
+  },
 }

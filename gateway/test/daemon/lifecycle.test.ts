@@ -38,10 +38,9 @@ describe('cco daemon lifecycle', function () {
     const status = await runCco(['daemon', 'status', '--json'], {home})
     expect(status.code).to.equal(0)
     const body = JSON.parse(status.stdout) as Record<string, unknown>
-    expect(body).to.include({running: true, pid, port: content.port, gateway_port: content.gateway_port, proxy_port: null, state: 'running', version: VERSION})
+    expect(body).to.include({running: true, pid, port: content.port, gateway_port: content.gateway_port, state: 'running', version: VERSION})
     expect(body.flags).to.deep.equal({gatewayEnabled: true, proxyEnabled: false})
     expect(body.gateway).to.deep.equal({state: 'running'})
-    expect(body.proxy).to.deep.equal({state: 'disabled'})
 
     const human = await runCco(['daemon', 'status'], {home})
     expect(human.code).to.equal(0)

@@ -15,6 +15,8 @@ import {fileURLToPath} from 'node:url'
 export const GATEWAY_DIR = fileURLToPath(new URL('../..', import.meta.url))
 /** gateway/bin/cco */
 export const CCO_BIN = join(GATEWAY_DIR, 'bin', 'cco')
+/** False once Phase 3 of the cutover has removed the legacy proxy module (gateway/src/proxy/). */
+export const LEGACY_PROXY_INSTALLED = existsSync(join(GATEWAY_DIR, 'src', 'proxy', 'index.ts'))
 
 export interface RunResult {
   code: number | null

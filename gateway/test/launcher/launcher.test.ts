@@ -1,5 +1,10 @@
 import {expect} from 'chai'
-import {runCco, spawnCco, startDaemonIn, TempHomes, waitFor, writeFlags, writeGatewayConfig} from '../helpers/cco.js'
+import {LEGACY_PROXY_INSTALLED, runCco, spawnCco, startDaemonIn, TempHomes, waitFor, writeFlags, writeGatewayConfig} from '../helpers/cco.js'
+
+/*
+ * The launcher cases that do not need the legacy proxy. Its modes (Phase 1 fallback, rollback
+ * mode) are tested in test/proxy/, which skips itself once Phase 3 has removed the proxy.
+ */
 
 /** The child: prints the routing env it received as one JSON line. */
 const PRINT_ENV = [
@@ -23,28 +28,13 @@ describe('cco launch', function () {
 
   it('case 1: gateway enabled and running -> ANTHROPIC_BASE_URL, Gateway line', async () => {
     const home = homes.make()
-    writeFlags(home, {gatewayEnabled: true, proxyEnabled: true}) // the gateway wins even when the proxy runs
+    writeFlags(home, {gatewayEnabled: true, proxyEnabled: false})
     const {gateway_port} = await startDaemonIn(home)
     const r = await runCco(['launch', '--', ...PRINT_ENV], {home})
     expect(r.code, r.stderr).to.equal(0)
     expect(r.stdout).to.contain(`   Gateway: http://127.0.0.1:${gateway_port} (LLM routing enabled)\n`)
     expect(r.stdout).to.not.contain('Proxy:')
     expect(childEnv(r.stdout)).to.deep.equal({ANTHROPIC_BASE_URL: `http://127.0.0.1:${gateway_port}`, HTTPS_PROXY: null, HTTP_PROXY: null})
-  })
-
-  it('case 2: gateway and proxy enabled, gateway missing -> falls back to the proxy (Phase 1)', async () => {
-    const home = homes.make()
-    writeFlags(home, {gatewayEnabled: true, proxyEnabled: true})
-    writeGatewayConfig(home, BROKEN_GATEWAY)
-    const {proxy_port, gateway_port} = await startDaemonIn(home)
-    expect(gateway_port).to.equal(null)
-    const r = await runCco(['launch', '--', ...PRINT_ENV], {home})
-    expect(r.code, r.stderr).to.equal(0)
-    expect(r.stdout).to.contain(`   Proxy: http://127.0.0.1:${proxy_port} (HTTP proxy mode)\n`)
-    expect(r.stdout).to.not.contain('Gateway:')
-    expect(r.stderr).to.contain('Gateway port not set in PID file (LLM Gateway not running)')
-    const url = `http://127.0.0.1:${proxy_port}`
-    expect(childEnv(r.stdout)).to.deep.equal({ANTHROPIC_BASE_URL: null, HTTPS_PROXY: url, HTTP_PROXY: url})
   })
 
   it('case 3: only the gateway enabled and it is missing -> exit 1 with the plan\'s three lines (Phase 2)', async () => {
@@ -80,24 +70,23 @@ describe('cco launch', function () {
     expect(r.stderr).to.contain(`LLM Gateway not available: gateway on port ${deadPort} does not answer`)
   })
 
-  it('case 4: only the proxy enabled -> warning and proxy env (rollback mode)', async () => {
+  // Once Phase 3 has removed the proxy module, asking for the proxy must say so clearly.
+  ;(LEGACY_PROXY_INSTALLED ? it.skip : it)('without the proxy module: proxy flags -> exit 1, "no legacy proxy module installed"', async () => {
     const home = homes.make()
     writeFlags(home, {gatewayEnabled: false, proxyEnabled: true})
-    const {proxy_port} = await startDaemonIn(home)
-    const r = await runCco(['launch', '--', ...PRINT_ENV], {home})
-    expect(r.code, r.stderr).to.equal(0)
-    expect(r.stderr).to.contain('⚠️  Using legacy HTTP Proxy (gateway disabled)')
-    expect(r.stdout).to.contain(`   Proxy: http://127.0.0.1:${proxy_port} (HTTP proxy mode)`)
-    const url = `http://127.0.0.1:${proxy_port}`
-    expect(childEnv(r.stdout)).to.deep.equal({ANTHROPIC_BASE_URL: null, HTTPS_PROXY: url, HTTP_PROXY: url})
-  })
-
-  it('case 4b: only the proxy enabled but not running -> exit 1', async () => {
-    const home = homes.make()
-    writeFlags(home, {gatewayEnabled: false, proxyEnabled: true})
+    await startDaemonIn(home)
     const r = await runCco(['launch', '--', ...PRINT_ENV], {home})
     expect(r.code).to.equal(1)
-    expect(r.stderr).to.contain('Legacy HTTP proxy not available').and.contain('Try: cco daemon restart')
+    expect(r.stdout).to.equal('')
+    expect(r.stderr).to.contain('❌ Error: No legacy proxy module installed')
+    expect(r.stderr).to.contain('no legacy proxy module is installed in this build').and.contain('cco daemon restart')
+    // Both flags on and no gateway: the gateway's problem first, then the same explanation.
+    writeFlags(home, {gatewayEnabled: true, proxyEnabled: true})
+    writeGatewayConfig(home, BROKEN_GATEWAY)
+    await runCco(['daemon', 'restart'], {home})
+    const both = await runCco(['launch', '--', ...PRINT_ENV], {home})
+    expect(both.code).to.equal(1)
+    expect(both.stderr).to.contain('❌ Error: LLM Gateway not available: Gateway port not set in PID file').and.contain('no legacy proxy module is installed')
   })
 
   it('case 5: neither enabled -> exit 1 "No LLM routing mechanism enabled"', async () => {

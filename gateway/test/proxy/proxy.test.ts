@@ -1,8 +1,8 @@
 import {expect} from 'chai'
 import {createHash, randomBytes} from 'node:crypto'
-import {createServer, request, type IncomingHttpHeaders, type Server} from 'node:http'
+import {createServer, type IncomingHttpHeaders, type Server} from 'node:http'
 import {connect, type AddressInfo} from 'node:net'
-import {http, readLog, startDaemonIn, TempHomes, writeFlags, writeGatewayConfig} from '../helpers/cco.js'
+import {http, LEGACY_PROXY_INSTALLED, readLog, startDaemonIn, TempHomes, writeFlags, writeGatewayConfig} from '../helpers/cco.js'
 
 interface Received {
   method: string
@@ -32,16 +32,37 @@ async function startUpstream(): Promise<{server: Server; port: number; received:
   return {server, port: (server.address() as AddressInfo).port, received}
 }
 
-/** Sends an absolute-form request through the proxy (what HTTP_PROXY clients do). */
+/**
+ * Sends an absolute-form request through the proxy (what HTTP_PROXY clients do), over a raw
+ * socket: node:http would do, but HTTP interceptors other suites install (nock's) rewrite
+ * absolute-form paths into an invalid URL ("Invalid URL"), so this stays below them.
+ */
 function viaProxy(proxyPort: number, target: string, opts: {method?: string; body?: Buffer; headers?: Record<string, string>} = {}) {
   return new Promise<{status: number; headers: IncomingHttpHeaders; body: string}>((resolve, reject) => {
-    const req = request({host: '127.0.0.1', port: proxyPort, method: opts.method ?? 'GET', path: target, headers: opts.headers, agent: false}, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve({status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8')}))
+    const body = opts.body ?? Buffer.alloc(0)
+    const headers: Record<string, string> = {host: new URL(target).host, connection: 'close', 'content-length': String(body.length), ...opts.headers}
+    const head = `${opts.method ?? 'GET'} ${target} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`
+    const socket = connect(proxyPort, '127.0.0.1', () => {
+      // No half-close: node's HTTP server would drop a request whose client already sent FIN.
+      socket.write(head)
+      socket.write(body)
     })
-    req.on('error', reject)
-    req.end(opts.body)
+    const chunks: Buffer[] = []
+    socket.on('data', (c: Buffer) => chunks.push(c))
+    socket.on('error', reject)
+    socket.on('close', () => {
+      const raw = Buffer.concat(chunks)
+      const end = raw.indexOf('\r\n\r\n')
+      if (end < 0) return reject(new Error(`no HTTP response from the proxy: ${JSON.stringify(raw.toString('utf8').slice(0, 200))}`))
+      const [statusLine = '', ...lines] = raw.subarray(0, end).toString('latin1').split('\r\n')
+      const parsed: IncomingHttpHeaders = {}
+      for (const line of lines) {
+        const i = line.indexOf(':')
+        parsed[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim()
+      }
+      // The proxy always answers with content-length and connection: close.
+      resolve({status: Number(statusLine.split(' ')[1]), headers: parsed, body: raw.subarray(end + 4).toString('utf8')})
+    })
   })
 }
 
@@ -62,7 +83,8 @@ function connectVia(proxyPort: number, target: string): Promise<{statusLine: str
   })
 }
 
-describe('legacy HTTP proxy', function () {
+// Skips itself once Phase 3 of the cutover has removed gateway/src/proxy/.
+;(LEGACY_PROXY_INSTALLED ? describe : describe.skip)('legacy HTTP proxy', function () {
   this.timeout(60_000)
   const homes = new TempHomes()
   let upstream: Awaited<ReturnType<typeof startUpstream>>

@@ -1,0 +1,213 @@
+/*
+ * The legacy HTTP forward proxy (the system the cutover retires), kept faithful to its
+ * limits: whole responses are buffered (no streaming) and every upstream connection is
+ * `Connection: close`. Unlike the old one it reads request bodies whole (no 64 KB
+ * truncation) and it is not an open proxy: only configured providers' host:port are
+ * allowed, anything else gets 403.
+ *
+ * Plugged into the daemon by ./index.ts (registered in daemon/modules.ts); Phase 3 deletes
+ * this folder and that one line.
+ */
+import {createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse} from 'node:http'
+import {request as httpsRequest} from 'node:https'
+import {connect, type AddressInfo, type Socket} from 'node:net'
+import type {GatewayConfig} from '../daemon/config.js'
+import type {Logger} from '../daemon/log.js'
+
+export interface LegacyProxyOptions {
+  /** Providers' baseUrl hosts are the only allowed targets. */
+  config: GatewayConfig
+  log: Logger
+  host?: string
+  port?: number
+}
+
+export interface LegacyProxyHandle {
+  port: number
+  close(): Promise<void>
+}
+
+/** Request bodies above this are refused with 413 (they are otherwise read whole). */
+export const MAX_PROXY_BODY_BYTES = 32 * 1024 * 1024
+
+const HOP_BY_HOP = new Set([
+  'connection', 'proxy-connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade',
+])
+
+function normalizeHost(host: string): string {
+  return host.replace(/^\[|\]$/g, '').toLowerCase()
+}
+
+/** "host:port" targets the proxy may reach: every configured provider's baseUrl (default port by scheme). */
+export function allowedTargets(config: GatewayConfig): Set<string> {
+  const out = new Set<string>()
+  for (const provider of Object.values(config.providers)) {
+    try {
+      const url = new URL(provider.baseUrl)
+      const port = url.port || (url.protocol === 'https:' ? '443' : '80')
+      out.add(`${normalizeHost(url.hostname)}:${port}`)
+    } catch {
+      // Validated config never gets here.
+    }
+  }
+  return out
+}
+
+function stripHopByHop(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const listed = new Set(
+    String(headers.connection ?? '')
+      .split(',')
+      .map((t) => t.trim().toLowerCase())
+      .filter(Boolean),
+  )
+  const out: OutgoingHttpHeaders = {}
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || listed.has(name)) continue
+    out[name] = value
+  }
+  return out
+}
+
+function plainResponse(res: ServerResponse, status: number, message: string): void {
+  res.writeHead(status, {'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(message), connection: 'close'})
+  res.end(message)
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length
+    if (size > limit) return null
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks)
+}
+
+export async function startProxyServer(options: LegacyProxyOptions): Promise<LegacyProxyHandle> {
+  const {log} = options
+  const allowed = allowedTargets(options.config)
+  const tunnels = new Set<Socket>()
+  const forbidden = (target: string) =>
+    `cco legacy proxy: forwarding to ${target} is not allowed (only configured LLM providers: ${[...allowed].join(', ') || 'none'})\n`
+
+  const server = createServer((req, res) => {
+    void forward(req, res).catch((error: unknown) => {
+      log.warn(`Proxy: ${req.method} ${req.url} failed: ${(error as Error).message}`)
+      if (!res.headersSent) plainResponse(res, 502, `cco legacy proxy: upstream error: ${(error as Error).message}\n`)
+      else res.destroy()
+    })
+  })
+
+  async function forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let url: URL
+    try {
+      url = new URL(req.url ?? '')
+    } catch {
+      plainResponse(res, 400, 'cco legacy proxy: expected an absolute-form request (use it as HTTP_PROXY/HTTPS_PROXY)\n')
+      return
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      plainResponse(res, 400, `cco legacy proxy: unsupported scheme ${url.protocol}\n`)
+      return
+    }
+    const port = url.port || (url.protocol === 'https:' ? '443' : '80')
+    const target = `${normalizeHost(url.hostname)}:${port}`
+    if (!allowed.has(target)) {
+      log.warn(`Proxy: refused ${req.method} to ${target} (not a configured provider)`)
+      req.resume()
+      plainResponse(res, 403, forbidden(target))
+      return
+    }
+    const body = await readBody(req, MAX_PROXY_BODY_BYTES)
+    if (body === null) {
+      plainResponse(res, 413, `cco legacy proxy: request body larger than ${MAX_PROXY_BODY_BYTES} bytes\n`)
+      return
+    }
+    const headers = stripHopByHop(req.headers)
+    headers.host = url.host
+    headers.connection = 'close'
+    headers['content-length'] = String(body.length)
+    const started = Date.now()
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest
+    const upstream = await new Promise<{status: number; headers: IncomingHttpHeaders; body: Buffer}>((resolve, reject) => {
+      const upReq = send(
+        {hostname: url.hostname, port, method: req.method, path: `${url.pathname}${url.search}`, headers},
+        (upRes) => {
+          // Faithful to the old proxy: the whole response is buffered before anything is sent back.
+          const chunks: Buffer[] = []
+          upRes.on('data', (c: Buffer) => chunks.push(c))
+          upRes.on('end', () => resolve({status: upRes.statusCode ?? 502, headers: upRes.headers, body: Buffer.concat(chunks)}))
+          upRes.on('error', reject)
+        },
+      )
+      upReq.on('error', reject)
+      upReq.end(body)
+    })
+    const outHeaders = stripHopByHop(upstream.headers)
+    outHeaders['content-length'] = String(upstream.body.length)
+    outHeaders.connection = 'close'
+    log.info(`Proxy: ${req.method} ${url.origin}${url.pathname} -> ${upstream.status} (${body.length} bytes in, ${upstream.body.length} bytes out, ${Date.now() - started} ms)`)
+    res.writeHead(upstream.status, outHeaders)
+    res.end(upstream.body)
+  }
+
+  server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
+    const match = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(req.url ?? '')
+    const reply = (status: string, message: string) => {
+      client.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(message)}\r\nconnection: close\r\n\r\n${message}`)
+    }
+    if (!match) {
+      reply('400 Bad Request', 'cco legacy proxy: CONNECT needs host:port\n')
+      return
+    }
+    const host = normalizeHost(match[1] as string)
+    const port = Number(match[2])
+    const target = `${host}:${port}`
+    if (!allowed.has(target)) {
+      log.warn(`Proxy: refused CONNECT to ${target} (not a configured provider)`)
+      reply('403 Forbidden', forbidden(target))
+      return
+    }
+    const upstream = connect(port, host)
+    let established = false
+    tunnels.add(client)
+    client.on('close', () => tunnels.delete(client))
+    client.on('error', () => upstream.destroy())
+    upstream.on('error', (error) => {
+      log.warn(`Proxy: CONNECT ${target} failed: ${error.message}`)
+      if (established) client.destroy()
+      else reply('502 Bad Gateway', `cco legacy proxy: cannot reach ${target}\n`)
+    })
+    upstream.once('connect', () => {
+      established = true
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
+      if (head.length > 0) upstream.write(head)
+      upstream.pipe(client)
+      client.pipe(upstream)
+      log.info(`Proxy: CONNECT tunnel to ${target}`)
+    })
+    upstream.on('close', () => {
+      if (established) client.destroy()
+    })
+  })
+
+  const host = options.host ?? '127.0.0.1'
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const {port} = server.address() as AddressInfo
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of tunnels) socket.destroy()
+        server.close(() => resolve())
+        server.closeAllConnections()
+      }),
+  }
+}
