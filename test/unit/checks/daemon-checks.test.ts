@@ -1,0 +1,287 @@
+/**
+ * Every daemon-facing check against the real reference daemon and a real mock upstream: passing
+ * when healthy, failing or erroring (with the right remediation) in each broken state.
+ */
+import {expect} from 'chai'
+import fs from 'node:fs'
+import path from 'node:path'
+
+import {cleanupTempDirs} from '../../helpers/tmp.js'
+import {DaemonHome, daemonBuilt, MockUpstream, show} from './harness.js'
+
+describe('checks against the reference daemon', function () {
+  this.timeout(120_000)
+  let mock: MockUpstream
+
+  before(async function () {
+    if (!daemonBuilt()) this.skip()
+    mock = await MockUpstream.start()
+  })
+
+  after(async () => {
+    await mock?.stop()
+    cleanupTempDirs()
+  })
+
+  describe('a healthy daemon (gateway on, proxy off)', () => {
+    let h: DaemonHome
+    before(async () => {
+      h = new DaemonHome(mock.url)
+      await h.start()
+    })
+    after(async () => h?.dispose())
+    afterEach(async () => mock.setFaults({}))
+
+    for (const id of [
+      'daemon.running',
+      'gateway.started_log',
+      'pidfile.valid',
+      'pidfile.gateway_port',
+      'pidfile.no_proxy_port',
+      'proxy.not_listening',
+      'launcher.gateway_env',
+      'launcher.no_proxy_fallback',
+      'launcher.fails_without_gateway',
+      'gateway.health',
+      'gateway.metrics_valid',
+      'gateway.providers_listed',
+      'traffic.routes_through_gateway',
+      'traffic.streaming_sse',
+      'cost.records_request',
+      'audit.complete',
+      'flags.rollback_available',
+    ]) {
+      it(`${id} passes`, async () => {
+        const r = await h.check(id)
+        expect(r.outcome, show(r)).to.equal('pass')
+        expect(r.remediation).to.equal(null)
+      })
+    }
+
+    it('launcher.fails_without_gateway runs against a disposable copy and leaves the real home alone', async () => {
+      const before = fs.readFileSync(h.target.paths.pidFile, 'utf8')
+      const r = await h.check('launcher.fails_without_gateway')
+      expect(r.outcome, show(r)).to.equal('pass')
+      expect(r.evidence.disposable_home).to.be.a('string').and.not.equal(h.home)
+      expect(fs.existsSync(r.evidence.disposable_home as string)).to.equal(false)
+      expect(fs.readFileSync(h.target.paths.pidFile, 'utf8')).to.equal(before)
+      expect((await h.check('gateway.health')).outcome).to.equal('pass')
+    })
+
+    it('traffic.routes_through_gateway finds its own probe in the audit log, tagged cutover-probe', async () => {
+      const r = await h.check('traffic.routes_through_gateway')
+      expect(r.outcome, show(r)).to.equal('pass')
+      const entry = r.evidence.audit_entry as Record<string, unknown>
+      expect(entry.agent_type).to.equal('cutover-probe')
+      expect(entry.request_id).to.equal(r.evidence.request_id)
+      expect(entry.provider).to.equal('anthropic')
+    })
+
+    it('cost.records_request measures tokens and a cost for the priced model', async () => {
+      const r = await h.check('cost.records_request')
+      expect(r.outcome, show(r)).to.equal('pass')
+      const m = r.evidence.measured as {input_tokens: number; output_tokens: number; cost_usd: number}
+      expect(m.input_tokens).to.be.greaterThan(0)
+      expect(m.output_tokens).to.be.greaterThan(0)
+      expect(m.cost_usd).to.be.greaterThan(0)
+    })
+
+    it('cost.records_request fails for a model the gateway cannot price', async () => {
+      const r = await h.check('cost.records_request', {model: 'no-such-model-7'})
+      expect(r.outcome, show(r)).to.equal('fail')
+      expect(r.remediation).to.match(/pric/i)
+    })
+
+    it('proxy.listening fails (the proxy is disabled) and says how to enable it', async () => {
+      const r = await h.check('proxy.listening')
+      expect(r.outcome, show(r)).to.equal('fail')
+      expect(r.remediation).to.contain('"proxyEnabled": true')
+    })
+
+    it('provider down (mock errorStatus 500): the probe fails with an upstream remediation, then health degrades', async () => {
+      await mock.setFaults({errorStatus: 500})
+      const r = await h.check('traffic.routes_through_gateway')
+      expect(r.outcome, show(r)).to.equal('fail')
+      expect(r.measured).to.match(/HTTP 5\d\d/)
+      expect(r.remediation).to.match(/upstream provider/i)
+      for (let i = 0; i < 3; i++) await h.check('traffic.streaming_sse')
+      const health = await h.check('gateway.health')
+      expect(health.outcome, show(health)).to.equal('fail')
+      expect(health.remediation).to.match(/anthropic/)
+    })
+
+    it('streaming cut mid-way (mock cutStreamAfterEvents): traffic.streaming_sse fails', async () => {
+      await mock.setFaults({cutStreamAfterEvents: 3})
+      const r = await h.check('traffic.streaming_sse')
+      expect(r.outcome, show(r)).to.equal('fail')
+      expect(r.detail).to.match(/message_stop|broke/)
+      expect(r.remediation).to.match(/cut/i)
+    })
+
+    it('script.test_gateway runs the plan script (it restarts the daemon) and passes', async () => {
+      const before = h.target.readPidFile().pid
+      const r = await h.check('script.test_gateway', {script: 'scripts/test-gateway.mjs', args: ['--json']})
+      expect(r.outcome, show(r)).to.equal('pass')
+      expect((r.evidence.report as {ok: boolean}).ok).to.equal(true)
+      expect(h.target.readPidFile().pid).to.not.equal(before)
+    })
+  })
+
+  describe('the proxy still running (Phase 2 with proxyEnabled true)', () => {
+    let h: DaemonHome
+    before(async () => {
+      h = new DaemonHome(mock.url, {flags: {gatewayEnabled: true, proxyEnabled: true}})
+      await h.start()
+    })
+    after(async () => h?.dispose())
+
+    it('proxy.listening passes', async () => {
+      const r = await h.check('proxy.listening')
+      expect(r.outcome, show(r)).to.equal('pass')
+    })
+
+    it('proxy.not_listening fails and says to set proxyEnabled false', async () => {
+      const r = await h.check('proxy.not_listening', {}, {phase: 2})
+      expect(r.outcome, show(r)).to.equal('fail')
+      expect(r.remediation).to.contain('"proxyEnabled": false')
+    })
+
+    it('pidfile.no_proxy_port fails', async () => {
+      const r = await h.check('pidfile.no_proxy_port', {}, {phase: 2})
+      expect(r.outcome, show(r)).to.equal('fail')
+      expect(r.measured).to.match(/proxy_port \d+/)
+    })
+
+    it('launcher.fails_without_gateway fails: the launcher falls back to the proxy', async () => {
+      const r = await h.check('launcher.fails_without_gateway', {}, {phase: 2})
+      expect(r.outcome, show(r)).to.equal('fail')
+      expect(r.measured).to.equal('fell back to the proxy')
+      expect(r.remediation).to.contain('"proxyEnabled": false')
+    })
+
+    it('launcher.fails_without_gateway with method flags fails from the flags alone', async () => {
+      const r = await h.check('launcher.fails_without_gateway', {method: 'flags'}, {phase: 2})
+      expect(r.outcome, show(r)).to.equal('fail')
+    })
+  })
+
+  describe('the gateway disabled by the flags', () => {
+    let h: DaemonHome
+    before(async () => {
+      h = new DaemonHome(mock.url, {flags: {gatewayEnabled: false, proxyEnabled: true}})
+      await h.start()
+    })
+    after(async () => h?.dispose())
+
+    for (const id of ['pidfile.gateway_port', 'gateway.started_log', 'gateway.health', 'gateway.metrics_valid', 'traffic.routes_through_gateway']) {
+      it(`${id} fails and says to set gatewayEnabled true`, async () => {
+        const r = await h.check(id)
+        expect(r.outcome, show(r)).to.equal('fail')
+        expect(r.remediation).to.contain('"gatewayEnabled": true')
+      })
+    }
+
+    it('launcher.gateway_env fails (proxy mode) and launcher.no_proxy_fallback fails', async () => {
+      const env = await h.check('launcher.gateway_env')
+      expect(env.outcome, show(env)).to.equal('fail')
+      expect(env.measured).to.match(/proxy mode/)
+      const fallback = await h.check('launcher.no_proxy_fallback')
+      expect(fallback.outcome, show(fallback)).to.equal('fail')
+    })
+  })
+
+  describe('audit log disabled (llmGateway.audit.enabled false)', () => {
+    let h: DaemonHome
+    before(async () => {
+      h = new DaemonHome(mock.url, {gateway: {audit: {enabled: false}}})
+      await h.start()
+    })
+    after(async () => h?.dispose())
+
+    it('audit.complete fails and says to enable the audit log', async () => {
+      const r = await h.check('audit.complete', {}, {phase: 2})
+      expect(r.outcome, show(r)).to.equal('fail')
+      expect(r.remediation).to.match(/"audit": \{"enabled": true\}/)
+    })
+
+    it('traffic.routes_through_gateway fails: served but not audited', async () => {
+      const r = await h.check('traffic.routes_through_gateway')
+      expect(r.outcome, show(r)).to.equal('fail')
+      expect(r.measured).to.equal('audit log disabled')
+    })
+  })
+
+  describe('the daemon down', () => {
+    let h: DaemonHome
+    before(async () => {
+      h = new DaemonHome(mock.url)
+      await h.start()
+      await h.stop()
+    })
+    after(async () => h?.dispose())
+
+    it('daemon.running fails and says how to start it', async () => {
+      const r = await h.check('daemon.running')
+      expect(r.outcome, show(r)).to.equal('fail')
+      expect(r.remediation).to.contain('cutover daemon restart')
+    })
+
+    for (const id of ['pidfile.gateway_port', 'pidfile.no_proxy_port', 'pidfile.valid', 'proxy.not_listening', 'launcher.gateway_env', 'launcher.fails_without_gateway', 'gateway.health', 'gateway.providers_listed', 'traffic.routes_through_gateway', 'traffic.streaming_sse', 'cost.records_request', 'audit.complete']) {
+      it(`${id} reports error (could not measure), never pass or fail`, async () => {
+        const r = await h.check(id)
+        expect(r.outcome, show(r)).to.equal('error')
+        expect(r.remediation).to.match(/cutover daemon restart|daemon/)
+      })
+    }
+  })
+
+  describe('PID file problems (no daemon behind it)', () => {
+    let h: DaemonHome
+    beforeEach(() => {
+      h = new DaemonHome(mock.url)
+    })
+    afterEach(() => h.state.close())
+
+    it('PID file without gateway_port: pidfile.gateway_port and gateway.health fail', async () => {
+      fs.writeFileSync(h.target.paths.pidFile, JSON.stringify({pid: process.pid, started_at: new Date().toISOString(), port: 45_001, gateway_port: null, version: 'x'}))
+      const port = await h.check('pidfile.gateway_port')
+      expect(port.outcome, show(port)).to.equal('fail')
+      expect(port.measured).to.equal('gateway_port null')
+      const health = await h.check('gateway.health')
+      expect(health.outcome, show(health)).to.equal('fail')
+      expect(health.measured).to.equal('gateway not running')
+    })
+
+    it('corrupted PID file: pidfile.valid fails, the others cannot measure', async () => {
+      fs.writeFileSync(h.target.paths.pidFile, '{"pid": 12, "started_at": ')
+      const valid = await h.check('pidfile.valid')
+      expect(valid.outcome, show(valid)).to.equal('fail')
+      expect(valid.measured).to.equal('not valid JSON')
+      expect(valid.remediation).to.contain('restart')
+      for (const id of ['daemon.running', 'pidfile.gateway_port', 'gateway.health']) {
+        const r = await h.check(id)
+        expect(r.outcome, `${id}: ${show(r)}`).to.equal('error')
+      }
+    })
+
+    it('PID file with a wrong type: pidfile.valid fails naming the key', async () => {
+      fs.writeFileSync(h.target.paths.pidFile, JSON.stringify({pid: process.pid, started_at: new Date().toISOString(), port: 'x', gateway_port: null, version: 'x'}))
+      const r = await h.check('pidfile.valid')
+      expect(r.outcome, show(r)).to.equal('fail')
+      expect(r.detail).to.contain('"port"')
+    })
+
+    it('gateway.started_log: no log is an error, a CRITICAL line is a fail', async () => {
+      const none = await h.check('gateway.started_log')
+      expect(none.outcome, show(none)).to.equal('error')
+      fs.writeFileSync(
+        h.target.paths.log,
+        ['INFO  🚀 cco daemon 1 starting (pid 1)', 'ERROR LLM Gateway initialization error: bad config', 'WARN  ❌ CRITICAL: LLM Gateway failed to initialize'].join('\n') + '\n',
+      )
+      const critical = await h.check('gateway.started_log')
+      expect(critical.outcome, show(critical)).to.equal('fail')
+      expect(critical.detail).to.contain('CRITICAL')
+      expect(critical.remediation).to.contain(path.basename(h.target.paths.orchestraConfig))
+    })
+  })
+})
