@@ -224,9 +224,10 @@ export function costChart(id: string, title: string, points: CostPoint[], emptyM
   parts.push(`<line x1="${m.left}" x2="${WIDTH - m.right}" y1="${height - m.bottom}" y2="${height - m.bottom}" stroke="${COLORS.muted}"/>`)
   const labelEvery = Math.max(1, Math.ceil(points.length / 12))
   points.forEach((p, i) => {
-    const bx = x(String(p.t)) ?? m.left
+    // A few buckets would make slabs: cap the bar width and centre it in its band.
+    const bw = Math.min(x.bandwidth(), 90)
+    const bx = (x(String(p.t)) ?? m.left) + (x.bandwidth() - bw) / 2
     const by = y(p.costUsd)
-    const bw = x.bandwidth()
     parts.push(`<rect x="${bx.toFixed(1)}" y="${by.toFixed(1)}" width="${bw.toFixed(1)}" height="${Math.max(0, height - m.bottom - by).toFixed(1)}" rx="2" fill="${COLORS.blue}"><title>${esc(`${p.label}: ${fmtUsd(p.costUsd)} over ${p.requests} requests`)}</title></rect>`)
     if (points.length <= 16) parts.push(`<text x="${(bx + bw / 2).toFixed(1)}" y="${(by - 5).toFixed(1)}" text-anchor="middle" ${FONT} fill="${COLORS.ink}">${esc(fmtUsd(p.costUsd))}</text>`)
     if (i % labelEvery === 0) parts.push(`<text x="${(bx + bw / 2).toFixed(1)}" y="${height - m.bottom + 16}" text-anchor="middle" ${FONT} fill="${COLORS.muted}">${esc(p.label)}</text>`)

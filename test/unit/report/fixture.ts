@@ -23,42 +23,43 @@ export interface Fixture {
 }
 
 /** Health samples (interval 1 min): phase 1 minutes 0-9 (minute 5 down), phase 2 minutes 60-69 (minute 62 degraded), phase 3 minutes 120-124. */
-export function healthSamples(): {ts: number; status: string}[] {
+export function healthSamples(base = T0): {ts: number; status: string}[] {
   const out: {ts: number; status: string}[] = []
-  for (let m = 0; m < 10; m++) out.push({ts: T0 + m * MIN, status: m === 5 ? 'down' : 'healthy'})
-  for (let m = 60; m < 70; m++) out.push({ts: T0 + m * MIN, status: m === 62 ? 'degraded' : 'healthy'})
-  for (let m = 120; m < 125; m++) out.push({ts: T0 + m * MIN, status: 'healthy'})
+  for (let m = 0; m < 10; m++) out.push({ts: base + m * MIN, status: m === 5 ? 'down' : 'healthy'})
+  for (let m = 60; m < 70; m++) out.push({ts: base + m * MIN, status: m === 62 ? 'degraded' : 'healthy'})
+  for (let m = 120; m < 125; m++) out.push({ts: base + m * MIN, status: 'healthy'})
   return out
 }
 
-export const METRICS_SAMPLES = [
-  {ts: T0 + 1 * MIN, total_requests: 10, failed_requests: 0, error_rate: 0, avg_latency_ms: 300, p95_latency_ms: 500, streaming_requests: 4, streaming_failures: 0},
-  {ts: T0 + 9 * MIN, total_requests: 20, failed_requests: 1, error_rate: 5, avg_latency_ms: 350, p95_latency_ms: 600, streaming_requests: 8, streaming_failures: 1},
-  {ts: T0 + 65 * MIN, total_requests: 30, failed_requests: 0, error_rate: 0, avg_latency_ms: 380, p95_latency_ms: 700, streaming_requests: 12, streaming_failures: 0},
-  {ts: T0 + 124 * MIN, total_requests: 40, failed_requests: 2, error_rate: 5, avg_latency_ms: 410, p95_latency_ms: 800, streaming_requests: 16, streaming_failures: 1},
+export const metricsSamples = (base = T0) => [
+  {ts: base + 1 * MIN, total_requests: 10, failed_requests: 0, error_rate: 0, avg_latency_ms: 300, p95_latency_ms: 500, streaming_requests: 4, streaming_failures: 0},
+  {ts: base + 9 * MIN, total_requests: 20, failed_requests: 1, error_rate: 5, avg_latency_ms: 350, p95_latency_ms: 600, streaming_requests: 8, streaming_failures: 1},
+  {ts: base + 65 * MIN, total_requests: 30, failed_requests: 0, error_rate: 0, avg_latency_ms: 380, p95_latency_ms: 700, streaming_requests: 12, streaming_failures: 0},
+  {ts: base + 124 * MIN, total_requests: 40, failed_requests: 2, error_rate: 5, avg_latency_ms: 410, p95_latency_ms: 800, streaming_requests: 16, streaming_failures: 1},
 ]
 
-export function populate(dir: string): Fixture {
+/** Populate <dir>/state.db; `base` is when Phase 1 starts (the unit tests use T0, the e2e test a recent time). */
+export function populate(dir: string, base = T0): Fixture {
   const file = path.join(dir, 'state.db')
-  let clock = T0
+  let clock = base
   const state = StateStore.open(file, {actor: 'report-test', now: () => new Date(clock)})
   const at = (ms: number) => {
     clock = ms
   }
   const evaluationIds: string[] = []
 
-  at(T0)
+  at(base)
   state.setPhase(1, {reason: 'validation starts'})
-  for (const h of healthSamples()) state.addSample({source: 'health', ts: h.ts, metrics: {status: h.status, http_status: h.status === 'down' ? null : 200, latency_ms: 3, interval_ms: MIN}})
-  for (const m of METRICS_SAMPLES) {
+  for (const h of healthSamples(base)) state.addSample({source: 'health', ts: h.ts, metrics: {status: h.status, http_status: h.status === 'down' ? null : 200, latency_ms: 3, interval_ms: MIN}})
+  for (const m of metricsSamples(base)) {
     const {ts, ...metrics} = m
     state.addSample({source: 'metrics', ts, metrics: {window: '15m', ...metrics}})
   }
   for (const [i, ok] of [true, true, false, true].entries()) {
-    state.addSample({source: 'probe', ts: T0 + i * 2 * MIN, metrics: {ok, http_status: 200, ttfb_ms: 20, duration_ms: 50, events: ok ? 6 : 2, ...(ok ? {} : {error: 'the stream ended without message_stop'})}})
+    state.addSample({source: 'probe', ts: base + i * 2 * MIN, metrics: {ok, http_status: 200, ttfb_ms: 20, duration_ms: 50, events: ok ? 6 : 2, ...(ok ? {} : {error: 'the stream ended without message_stop'})}})
   }
 
-  at(T0 + 50 * MIN)
+  at(base + 50 * MIN)
   const gate12 = state.recordEvaluation({
     from: 1,
     to: 2,
@@ -70,31 +71,31 @@ export function populate(dir: string): Fixture {
         {id: 'uptime', title: 'Gateway uptime >99.9%', outcome: 'pass', value: 99.95, threshold: 99.9, effectiveThreshold: 99.9, operator: '>', unit: '%', samples: 10, reason: '99.95% > 99.9%', key: true},
         {id: 'latency-vs-baseline', title: 'Average latency no worse than +25%', outcome: 'inconclusive', value: null, threshold: 500, effectiveThreshold: null, operator: '<', unit: 'ms', samples: 0, reason: 'no baseline pinned', key: false},
       ],
-      approval: {required: true, status: 'valid', by: 'alice', at: new Date(T0 + 52 * MIN).toISOString(), message: 'approved'},
+      approval: {required: true, status: 'valid', by: 'alice', at: new Date(base + 52 * MIN).toISOString(), message: 'approved'},
     },
   })
   evaluationIds.push(gate12.id)
-  at(T0 + 52 * MIN)
+  at(base + 52 * MIN)
   state.addApproval({phase: 1, by: 'alice', reason: 'baseline week clean', evaluationId: gate12.id})
-  at(T0 + 55 * MIN)
+  at(base + 55 * MIN)
   state.pinBaseline({phase: 1, metrics: {'gateway:latency_ms:avg': 400}, sampleCount: 10})
 
-  at(T0 + HOUR)
+  at(base + HOUR)
   state.setPhase(2, {reason: 'gonogo GO'})
-  at(T0 + 70 * MIN)
+  at(base + 70 * MIN)
   state.addIncident({severity: 'major', title: 'Launcher fell back to proxy on one laptop', detail: 'stale PID file'})
-  at(T0 + 80 * MIN)
+  at(base + 80 * MIN)
   state.resolveIncident(1, {resolution: 'PID file rewritten', by: 'bob'})
-  at(T0 + 85 * MIN)
+  at(base + 85 * MIN)
   state.addIncident({severity: 'minor', title: SCRIPT_TITLE})
-  at(T0 + 90 * MIN)
+  at(base + 90 * MIN)
   state.recordRollback({kind: 'flag', outcome: 'success', timings: {decision_to_flag: 12, flag_to_daemon_up: 840, verify: 120}, objectiveMs: 30_000})
-  at(T0 + 95 * MIN)
+  at(base + 95 * MIN)
   state.recordRollback({kind: 'git-rehearsal', outcome: 'success', timings: {build: 200_000, test: 500_000}, objectiveMs: 600_000})
-  at(T0 + 100 * MIN)
+  at(base + 100 * MIN)
   // No objective recorded: the playbook's flag RTO (30s) applies.
   state.recordRollback({kind: 'flag', outcome: 'success', timings: {decision_to_flag: 10, flag_to_daemon_up: 1290, verify: 200}})
-  at(T0 + 110 * MIN)
+  at(base + 110 * MIN)
   const gate23no = state.recordEvaluation({
     from: 2,
     to: 3,
@@ -102,7 +103,7 @@ export function populate(dir: string): Fixture {
     inputs: {v: 1, gate: {id: 'phase-2-to-3', from: 2, to: 3, title: 'Go/No-Go Phase 2 → Phase 3'}, outcomes: [{id: 'no-rollbacks', title: 'No rollbacks required', outcome: 'fail', value: 2, threshold: 0, operator: '==', samples: 2, reason: '2 rollbacks in phase', key: true}], approval: {required: false, status: 'not_required', message: ''}},
   })
   evaluationIds.push(gate23no.id)
-  at(T0 + 115 * MIN)
+  at(base + 115 * MIN)
   const gate23 = state.recordEvaluation({
     from: 2,
     to: 3,
@@ -110,13 +111,13 @@ export function populate(dir: string): Fixture {
     inputs: {v: 1, gate: {id: 'phase-2-to-3', from: 2, to: 3, title: 'Go/No-Go Phase 2 → Phase 3'}, outcomes: [{id: 'no-rollbacks', title: 'No rollbacks required', outcome: 'pass', value: 0, threshold: 0, operator: '==', samples: 0, reason: 'none', key: true}], approval: {required: false, status: 'not_required', message: ''}},
   })
   evaluationIds.push(gate23.id)
-  at(T0 + 2 * HOUR)
+  at(base + 2 * HOUR)
   state.setPhase(3, {reason: 'gonogo GO'})
   for (const [i, sentiment] of (['positive', 'positive', 'negative', 'positive'] as const).entries()) {
-    at(T0 + 2 * HOUR + (i + 1) * MIN)
+    at(base + 2 * HOUR + (i + 1) * MIN)
     state.addFeedback({user: `user-${i}`, sentiment, comment: 'streaming feels faster'})
   }
-  at(NOW.getTime())
+  at(base + 3 * HOUR)
   return {state, file, evaluationIds}
 }
 
