@@ -1,0 +1,11 @@
+/** Side effects as journaled steps: the advance state machine, the step runner and its executors. */
+export {ADVANCE_KIND, advancePhase, advanceSteps, lastAdvanceCommits} from './advance.js'
+export type {AdvanceAction, AdvanceOptions, AdvanceParams, AdvanceResult, BaselinePinner, BaselineSummary, GateRunner, GateSummary, PlannedStep} from './advance.js'
+export {compensate, journalNames, runSteps, stepReports} from './runner.js'
+export type {CompensationAction, CompensationReport, RunContext, RunOptions, RunOutcome, StepDetail, StepReport} from './runner.js'
+export {captureBefore, checkPlannable, journalName, previewStep, runStep, StepFailure, stepLabel, undoStep} from './steps.js'
+export type {StepBefore, StepContext} from './steps.js'
+export {defaultValidator, describeValidation, essentialValidator, overallOutcome, selectChecks} from './validator.js'
+export type {CheckResult, PhaseValidation, PhaseValidator, ValidateRequest} from './validator.js'
+export {ESSENTIAL_CHECKS, runEssentialCheck} from './essential-checks.js'
+export {pollUntil, tcpConnects} from './wait.js'

@@ -1,0 +1,10 @@
+/** Getting back: the measured flag rollback, the git rollback, the safe rehearsal, and the trigger watcher. */
+export {FLAG_OBJECTIVE_MS, FLAG_ROLLBACK_FLAGS, flagRollback} from './flag.js'
+export type {FlagRollbackOptions, FlagRollbackResult, StageTiming} from './flag.js'
+export {GIT_OBJECTIVE_MS, gitRollback, ROLLBACK_BRANCH} from './git.js'
+export type {GitRollbackOptions, GitRollbackResult} from './git.js'
+export {rehearseGitRollback} from './rehearse.js'
+export type {RehearseOptions, RehearseResult} from './rehearse.js'
+export {evaluateTriggersOnce, watchTriggers} from './watch.js'
+export type {Notification, TriggerReport, WatchDecision, WatchOptions, WatchResult, WatchTick} from './watch.js'
+export {supersedePending} from './pending.js'
