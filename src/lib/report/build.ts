@@ -815,19 +815,54 @@ function sampleInterval(health: SampleRecord<HealthSampleMetrics>[], metrics: Sa
   return diffs[Math.floor(diffs.length / 2)] ?? 0
 }
 
+/** Most points a chart series keeps; weeks of 10 s samples are averaged into time buckets. */
+export const MAX_SERIES_POINTS = 720
+
+/**
+ * At most `max` points: equal time buckets, each reduced to one point at the bucket's mean time.
+ * Empty buckets stay empty (a gap stays a gap); null points (breaks) are kept as breaks.
+ */
+export function downsample(points: SeriesPoint[], max: number, reduce: (values: number[]) => number): SeriesPoint[] {
+  if (points.length <= max) return points
+  const first = points[0]!.t
+  const size = Math.max(1, Math.ceil((points[points.length - 1]!.t - first + 1) / max))
+  const buckets = new Map<number, {ts: number[]; values: number[]}>()
+  for (const p of points) {
+    const key = Math.floor((p.t - first) / size)
+    let b = buckets.get(key)
+    if (!b) buckets.set(key, (b = {ts: [], values: []}))
+    b.ts.push(p.t)
+    if (p.v !== null) b.values.push(p.v)
+  }
+  return [...buckets.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([, b]) => ({t: Math.round(b.ts.reduce((x, y) => x + y, 0) / b.ts.length), v: b.values.length > 0 ? reduce(b.values) : null}))
+}
+
+const meanOf = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length
+
 function buildSeries(s: SeriesInputs): ReportSeries {
   const interval = sampleInterval(s.health, s.metricsSamples)
   const line = (f: (m: MetricsSample) => number | null | undefined) =>
-    withBreaks(
-      s.metricsSamples.map((m) => ({t: m.ts, v: num(f(m.metrics))})),
-      interval,
+    downsample(
+      withBreaks(
+        s.metricsSamples.map((m) => ({t: m.ts, v: num(f(m.metrics))})),
+        interval,
+      ),
+      MAX_SERIES_POINTS,
+      meanOf,
     )
   const cost = costSeries(s)
   return {
     latencyAvg: line((m) => m.avg_latency_ms),
     latencyP95: line((m) => m.p95_latency_ms),
     errorRate: line((m) => m.error_rate),
-    health: s.health.map((h) => ({t: h.ts, v: UP.has(String(h.metrics.status)) ? 1 : 0})),
+    // A bucket with any down sample is down: short outages must stay visible.
+    health: downsample(
+      s.health.map((h) => ({t: h.ts, v: UP.has(String(h.metrics.status)) ? 1 : 0})),
+      MAX_SERIES_POINTS * 2,
+      (values) => Math.min(...values),
+    ),
     phaseMarkers: s.phases.map((p) => ({t: ms(p.start), phase: p.phase, label: `Phase ${p.phase}`})),
     cost: cost.series,
     costPerDay: cost.perDay,

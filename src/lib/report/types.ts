@@ -192,6 +192,7 @@ export interface CostPoint {
   requests: number
 }
 
+/** Chart data; long series are averaged into at most MAX_SERIES_POINTS time buckets (health: the worst sample per bucket). */
 export interface ReportSeries {
   latencyAvg: SeriesPoint[]
   latencyP95: SeriesPoint[]

@@ -3,7 +3,7 @@ import path from 'node:path'
 
 import {defaultPlaybookPath, loadPlaybook} from '../../../src/lib/playbook/index.js'
 import type {Playbook} from '../../../src/lib/playbook/types.js'
-import {buildReport, renderHtml, renderMarkdown, type ReportData} from '../../../src/lib/report/index.js'
+import {buildReport, downsample, renderHtml, renderMarkdown, type ReportData} from '../../../src/lib/report/index.js'
 import {StateStore} from '../../../src/lib/state/store.js'
 import {cleanupTempDirs, makeTempDir} from '../../helpers/tmp.js'
 import {type Fixture, gatewayMetrics, HOUR, MIN, NOW, populate, requestRows, SCRIPT_TITLE, T0} from './fixture.js'
@@ -240,5 +240,21 @@ describe('report: renderers', () => {
     expect(html.match(/class="rollback-bar"/g)).to.have.length(3)
     expect(html.match(/class="objective-line"/g)).to.have.length(3)
     expect(html).to.contain('Cost per hour')
+  })
+})
+
+describe('report: chart series stay small', () => {
+  it('downsample: at most max points, gaps stay gaps, a down sample survives in its bucket', () => {
+    const points = Array.from({length: 10_000}, (_, i) => ({t: i * 1000, v: i === 4321 ? 0 : 1}))
+    points.splice(5000, 2000)
+    const health = downsample(points, 100, (values) => Math.min(...values))
+    expect(health.length).to.be.at.most(100)
+    expect(health.filter((p) => p.v === 0)).to.have.length(1)
+    // The 2000 s without samples leave buckets out instead of bridging them.
+    const times = health.map((p) => p.t)
+    expect(Math.max(...times.slice(1).map((t, i) => t - times[i]!))).to.be.greaterThan(1500_000)
+    const mean = downsample([{t: 0, v: 1}, {t: 1, v: 3}, {t: 2, v: null}, {t: 3, v: null}], 2, (v) => v.reduce((a, b) => a + b, 0) / v.length)
+    expect(mean).to.deep.equal([{t: 1, v: 2}, {t: 3, v: null}])
+    expect(downsample(mean, 10, () => 0)).to.equal(mean)
   })
 })
