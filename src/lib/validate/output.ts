@@ -76,7 +76,7 @@ export function renderDryRun(report: DryRunReport): string[] {
   return out
 }
 
-/** JUnit XML: one testcase per check; fail -> <failure>, error -> <error>, inconclusive -> <skipped>. */
+/** JUnit XML: one testcase per check; fail -> <failure>, error -> <error>, inconclusive (and any non-pass of an optional check) -> <skipped>. */
 export function validationJUnit(report: ValidationReport): string {
   return renderJUnit([
     {
@@ -86,9 +86,10 @@ export function validationJUnit(report: ValidationReport): string {
       cases: report.results.map((r) => ({
         name: r.name,
         classname: `phase${report.phase.number}.${r.id}`,
-        outcome: r.outcome,
+        // An optional check does not decide the verdict, so it must not turn a CI run red: reported as skipped.
+        outcome: r.required || r.outcome === 'pass' ? r.outcome : 'inconclusive',
         time: r.duration_ms / 1000,
-        message: r.detail,
+        message: r.required || r.outcome === 'pass' ? r.detail : `not required, ${r.outcome}: ${r.detail}`,
         detail: [`check: ${r.id} (${r.required ? 'required' : 'optional'})`, `plan: ${r.plan_ref}`, `expected: ${r.expected}`, `measured: ${r.measured}`, `remediation: ${r.remediation ?? '-'}`, `evidence: ${JSON.stringify(r.evidence, null, 2)}`].join('\n'),
       })),
     },
