@@ -180,6 +180,8 @@ export async function executeChecks(opts: Omit<RunValidationOptions, 'playbook' 
     registerSignalListeners: false,
     renderer: opts.renderer === 'silent' ? 'silent' : opts.renderer === 'verbose' ? 'verbose' : 'default',
     fallbackRenderer: 'verbose',
+    // Animation only on an interactive terminal; CI logs and pipes get one line per event.
+    fallbackRendererCondition: () => !process.stdout.isTTY || Boolean(process.env.CI) || process.env.TERM === 'dumb',
     rendererOptions: {collapseSubtasks: false, showErrorMessage: true},
     fallbackRendererOptions: {logTitleChange: true},
   })
