@@ -42,6 +42,7 @@ describe('e2e: gonogo against the reference daemon and the mock provider', funct
   let mock: RunningMock
   let stateFile: string
   let monitor: ReturnType<typeof cutoverBackground> | undefined
+  let lastTrafficAt = Date.now()
 
   const gonogo = async (extra: string[] = []) => {
     const run = await cutover(['gonogo', '--home', home, '--playbook', playbook, '--json', ...extra])
@@ -119,6 +120,7 @@ describe('e2e: gonogo against the reference daemon and the mock provider', funct
     expect(uptime.outcome).to.equal('inconclusive')
     expect(uptime.reason).to.contain(`does not cover the ${WINDOW_S}s window`)
     expect(doc.next.join('\n')).to.contain('cutover monitor')
+    lastTrafficAt = Date.now()
   })
 
   it('GO path: a covered window of healthy samples -> AWAITING_APPROVAL -> approve -> GO (--json, --junit); new traffic makes the approval stale', async () => {
@@ -133,6 +135,9 @@ describe('e2e: gonogo against the reference daemon and the mock provider', funct
       WINDOW_S * 1000 + 30_000,
       250,
     )
+    // The requests of the earlier tests must have left the window, or they leave it between
+    // the evaluation and its approval and the evidence changes under the approver.
+    await waitFor(() => Date.now() > lastTrafficAt + (WINDOW_S + 2) * 1000, 'earlier traffic to leave the window', WINDOW_S * 1000 + 10_000, 250)
     expect(await traffic(home, 3)).to.deep.equal([200, 200, 200])
 
     const awaiting = await gonogo()

@@ -186,6 +186,13 @@ function toBaseline(record: BaselineRecord | null, criterion: Criterion): Baseli
   return {value, pinnedAt: record.pinnedAt, phase: record.phase, ...(record.windowStart ? {windowStart: record.windowStart} : {}), ...(record.windowEnd ? {windowEnd: record.windowEnd} : {})}
 }
 
+/** Reasons name the resolved duration; for `window: phase` say "the phase" instead of '2969w6h37m'. */
+function phaseWording(reason: string, window: ResolvedWindow): string {
+  if (window.asWritten !== 'phase') return reason
+  const label = window.note ? 'everything recorded' : `the phase (since ${window.phaseStart})`
+  return reason.split(`over ${window.duration}`).join(`over ${label}`).split(`the ${window.duration} window`).join(`${label}`)
+}
+
 function report(criterion: Criterion, window: ResolvedWindow, o: CriterionOutcome): CriterionReport {
   return {
     id: o.id,
@@ -208,7 +215,7 @@ function report(criterion: Criterion, window: ResolvedWindow, o: CriterionOutcom
     ...(o.baseline === undefined ? {} : {baseline: o.baseline}),
     ...(o.changePct === undefined ? {} : {changePct: o.changePct}),
     outcome: o.outcome,
-    reason: o.reason,
+    reason: phaseWording(o.reason, window),
     ...(o.hosts ? {hosts: o.hosts, failingHosts: o.failingHosts ?? []} : {}),
     ...(o.measurement.error === undefined ? {} : {error: o.measurement.error}),
     ...(o.measurement.detail || window.note ? {detail: {...o.measurement.detail, ...(window.note ? {window_note: window.note} : {})}} : {}),

@@ -77,6 +77,7 @@ export interface MonitorSummary {
   intervalMs: number
   ticks: number
   stored: {health: number; metrics: number; probe: number}
+  /** Ticks whose slot was already sampled (by another monitor, or before a restart): not stored again. */
   duplicates: number
   up: number
   down: number
@@ -151,7 +152,8 @@ export async function runMonitor(target: Target, state: StateStore, opts: Monito
 
   const store = (source: string, ts: number, metrics: object): boolean => {
     const fresh = state.addSample({source, ts, metrics: metrics as Record<string, unknown>})
-    if (!fresh) duplicates++
+    // A slot counts once, by its health sample.
+    if (!fresh && source === HEALTH_SOURCE) duplicates++
     return fresh
   }
 

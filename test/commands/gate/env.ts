@@ -54,14 +54,19 @@ export function cutoverBackground(args: string[]): ResultPromise<{reject: false}
   return execa(process.execPath, [RUN, ...args], {env: childEnv(), extendEnv: false, reject: false}) as unknown as ResultPromise<{reject: false}>
 }
 
+/** The env var holding the mock provider's key in the daemon's environment (the mock accepts any key). */
+export const MOCK_KEY_ENV = 'CUTOVER_TEST_MOCK_KEY'
+
 export async function cco(args: string[], home: string) {
-  return execa(process.execPath, [CCO, ...args], {env: childEnv({CCO_HOME: home}), extendEnv: false, reject: false, timeout: 60_000})
+  return execa(process.execPath, [CCO, ...args], {env: childEnv({CCO_HOME: home, [MOCK_KEY_ENV]: 'mock-provider-key'}), extendEnv: false, reject: false, timeout: 60_000})
 }
 
 export function writeOrchestraConfig(home: string, mockUrl: string): void {
   const config = {
     llmGateway: {
-      providers: {anthropic: {providerType: 'anthropic', baseUrl: mockUrl, maxRetries: 0}},
+      // The key comes from the daemon's environment (startDaemon sets it), as in a real installation,
+      // so the monitor's streaming probe needs no credentials of its own.
+      providers: {anthropic: {providerType: 'anthropic', baseUrl: mockUrl, maxRetries: 0, apiKeyRef: MOCK_KEY_ENV}},
       routing: {defaultProvider: 'anthropic', fallbackChain: ['anthropic']},
     },
   }
