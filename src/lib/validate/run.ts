@@ -182,6 +182,8 @@ export async function executeChecks(opts: Omit<RunValidationOptions, 'playbook' 
     fallbackRenderer: 'verbose',
     // Animation only on an interactive terminal; CI logs and pipes get one line per event.
     fallbackRendererCondition: () => !process.stdout.isTTY || Boolean(process.env.CI) || process.env.TERM === 'dumb',
+    // --json: nothing but the result document on stdout, whatever the terminal.
+    silentRendererCondition: opts.renderer === 'silent',
     rendererOptions: {collapseSubtasks: false, showErrorMessage: true},
     fallbackRendererOptions: {logTitleChange: true},
   })
