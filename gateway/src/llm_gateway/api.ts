@@ -95,6 +95,8 @@ class Exchange {
   attempts = 0
   fallbackUsed = false
   usage: Usage | null = null
+  /** False when a stream ended before its final usage (message_delta): the usage is partial and the cost is estimated. */
+  usageFinal = true
   stopReason: string | null = null
   /** Time spent waiting on upstreams and backoff (excluded from overhead). */
   waitMs = 0
@@ -136,7 +138,7 @@ class Exchange {
       fallback_used: this.fallbackUsed,
       provider_type: this.providerType,
       usage: this.usage,
-      usage_missing: this.usage === null,
+      usage_missing: this.usage === null || !this.usageFinal,
       stop_reason: this.stopReason,
       overhead_ms: Math.round(this.overheadMs * 1000) / 1000,
     }
@@ -531,6 +533,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
 
   function finishStreamRecord(ex: Exchange, acc: MessageAccumulator): void {
     ex.usage = acc.recordUsage()
+    ex.usageFinal = acc.sawFinalUsage
     ex.stopReason = acc.stopReason
     const body = acc.finalMessageJson()
     if (body !== null) ex.responseBody = body
@@ -755,6 +758,11 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
           return
         }
         last = outcome.failure
+        // A client mistake (400, 401, 403, 404, 413, ...) is the answer: no retry and no fallback.
+        if (last.kind === 'status' && last.status !== undefined && !isRetryableStatus(last.status)) {
+          sendFailure(res, ex, last, adapter)
+          return
+        }
         if (!last.retrySame || n === adapter.maxRetries) break
         const delay = backoffDelay(n, last.headers, backoff)
         if (delay === undefined) {

@@ -47,7 +47,10 @@ export interface RequestRecord {
   fallback_used: boolean
   /** Provider type of the serving provider (anthropic|azure|deepseek|ollama). */
   provider_type: string | null
-  /** Usage, or null when the response carried none (then usage_missing=true). */
+  /**
+   * Usage as reported, or null when the response carried none. usage_missing is true in that case and
+   * also when a stream ended before its final usage (then `usage` is message_start's partial figures).
+   */
   usage: Usage | null
   usage_missing: boolean
   /** Upstream `stop_reason` when known. */

@@ -22,6 +22,8 @@ export class MessageAccumulator {
   stopSequence: string | null = null
   sawStart = false
   sawStop = false
+  /** A message_delta carried usage: the totals are final (a cut stream has only message_start's partial usage). */
+  sawFinalUsage = false
   error: StreamError | null = null
 
   /** Parses an SSE data payload and applies it; malformed JSON is ignored (returns false). */
@@ -104,6 +106,7 @@ export class MessageAccumulator {
         }
         const u = asObject(ev.usage)
         if (u) {
+          this.sawFinalUsage = true
           // Later non-null fields replace earlier ones (cumulative totals), never add.
           this.usage = this.usage ?? {}
           for (const [k, v] of Object.entries(u)) if (v !== null && v !== undefined) this.usage[k] = v
