@@ -138,7 +138,7 @@ export function topRelative(repo: Repo, rel: string): string {
 /** Tracked files (relative to repo.dir) at a commit, or in the index when ref is undefined. */
 export async function listFiles(repo: Repo, ref?: string): Promise<string[]> {
   const prefix = path.relative(repo.top, repo.dir)
-  const out = ref === undefined ? await repo.git.raw(['ls-files', '--full-name', '--', ':/' + (prefix || '.')]) : await repo.git.raw(['ls-tree', '-r', '--name-only', '--full-tree', ref])
+  const out = ref === undefined ? await repo.git.raw(['ls-files', '--full-name', '--', prefix ? ':/' + prefix : ':/']) : await repo.git.raw(['ls-tree', '-r', '--name-only', '--full-tree', ref])
   return out
     .split('\n')
     .filter((f) => f.length > 0)

@@ -25,7 +25,7 @@ export interface FlagRollbackOptions {
   /** Why (operator's reason, or the trigger that fired). */
   reason?: string
   trigger?: Record<string, unknown>
-  /** How long to wait for the proxy and the launcher (default: max(objective, 30 s)). */
+  /** How long to wait for the proxy and the launcher (default: max(objective, 10 s)). */
   waitMs?: number
   log?: (line: string) => void
 }
@@ -67,7 +67,7 @@ export async function flagRollback(opts: FlagRollbackOptions): Promise<FlagRollb
   const log = opts.log ?? (() => undefined)
   const {target, state} = opts
   const objectiveMs = opts.objectiveMs ?? FLAG_OBJECTIVE_MS
-  const waitMs = opts.waitMs ?? Math.max(objectiveMs, 30_000)
+  const waitMs = opts.waitMs ?? Math.max(objectiveMs, 10_000)
   const superseded = supersedePending(state, 'rollback --flag', log)
   const op = state.beginOperation({kind: 'rollback.flag', params: {reason: opts.reason ?? null, trigger: opts.trigger ?? null, objective_ms: objectiveMs, flags: FLAG_ROLLBACK_FLAGS}, steps: journalNames(STEPS)})
   const opId = op.operation.id
