@@ -2,7 +2,7 @@ import Database from 'better-sqlite3'
 import {expect} from 'chai'
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
-import {isAlive, readPid, runCco, waitFor} from '../helpers/cco.js'
+import {isAlive, readLog, readPid, runCco, waitFor} from '../helpers/cco.js'
 import {anthropicProvider, audit, daemonOf, E2eWorld, type GatewayDaemon, messageBody, postMessages, summary} from './harness.js'
 
 /*
@@ -89,5 +89,20 @@ describe('e2e: durability of the audit log across kill -9', function () {
     expect(now.integrity).to.equal('ok')
     expect({metrics: s.total_requests, audit: total}).to.deep.equal({metrics: now.rows, audit: now.rows})
     expect(now.rows).to.be.at.least(mustHave.length)
+  })
+
+  it('SIGTERM (cco daemon stop) right after a burst: every answered request is in the database', async () => {
+    const mock = await world.mock()
+    const daemon = await world.startDaemon({providers: {anthropic: anthropicProvider(mock.url)}, routing: {defaultProvider: 'anthropic'}})
+    const answered = await Promise.all([...Array(20)].map((_, i) => postMessages(daemon, messageBody({stream: i % 2 === 0}))))
+    expect(answered.every((r) => r.status === 200)).to.equal(true)
+    // Stop at once: rows still queued in the writer must be flushed before the daemon exits.
+    const stop = await runCco(['daemon', 'stop'], {home: daemon.home})
+    expect(stop.code, stop.stderr).to.equal(0)
+    expect(readLog(daemon.home)).to.contain('Audit log flushed and closed')
+    const db = checkDb(join(daemon.home, 'gateway', 'audit.db'))
+    expect(db.integrity).to.equal('ok')
+    for (const r of answered) expect(db.ids.has(String(r.headers['x-gateway-request-id']))).to.equal(true)
+    expect(db.rows).to.equal(20)
   })
 })
