@@ -41,7 +41,7 @@ describe('rollback/watch: one evaluation of the triggers (records source, no dae
     cleanupTempDirs()
   })
 
-  it('an open critical incident trips a rollback trigger; an alert-only trigger is capped at alert', async () => {
+  it('an open critical incident trips a rollback trigger; a trigger whose action is alert only alerts', async () => {
     const opts = {target, state, intervalMs: 1000, playbook: playbook([trigger({}), trigger({id: 'alert-only', action: 'alert'})])}
     expect((await evaluateTriggersOnce(opts)).decision).to.equal('none')
     state.addIncident({severity: 'critical', title: 'data loss'})
