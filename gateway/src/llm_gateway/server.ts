@@ -110,7 +110,11 @@ export async function startGatewayServer(opts: StartGatewayOptions): Promise<Gat
   const routes = [...BUILTIN_ROUTES, ...(opts.routes ?? [])]
   const host = opts.host ?? opts.config.server.host
 
+  let draining = false
   const server = createServer((req, res) => {
+    // While closing, a busy keep-alive client would keep its connection alive forever (Node keeps
+    // serving requests on open connections after server.close()): answer, then close the connection.
+    if (draining) res.setHeader('connection', 'close')
     void dispatch(req, res).catch((error: unknown) => {
       opts.log.error(`Gateway: unhandled error for ${req.method} ${req.url}: ${(error as Error).message}`)
       if (!res.headersSent) sendAnthropicError(res, 500, 'api_error', 'Internal gateway error')
@@ -147,6 +151,7 @@ export async function startGatewayServer(opts: StartGatewayOptions): Promise<Gat
   let closing: Promise<void> | null = null
   const close = () => {
     closing ??= new Promise<void>((resolve) => {
+      draining = true
       const timer = setTimeout(() => server.closeAllConnections(), opts.drainMs ?? 5000)
       timer.unref()
       server.close(() => {
