@@ -464,9 +464,18 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     let committed = false
     let earlyError: Failure | undefined
 
+    let malformed = false
     const onChunk = (chunk: Buffer): boolean => {
       const out = parser.push(chunk)
       if (out === null) return true
+      // Event data that is not JSON is never forwarded: the stream fails like a cut one (retryable before the commit).
+      for (let i = 0; i < pending.length; i++) {
+        if (!acc.applyData(pending[i]!)) {
+          malformed = true
+          call.abort('connection')
+          return false
+        }
+      }
       if (!committed) {
         // An error event before anything was sent is answered as a real HTTP error (retryable, fallback-able).
         const first = pending[0]
@@ -485,7 +494,6 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
         res.writeHead(200, responseHeaders(ex, resp.headers, true))
       }
       const writable = res.write(out)
-      for (let i = 0; i < pending.length; i++) acc.applyData(pending[i]!)
       pending.length = 0
       if (!writable) {
         res.once('drain', () => call.resume())
@@ -500,6 +508,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     } catch (error) {
       streamFailure = error as UpstreamError
     }
+    if (malformed) streamFailure = new UpstreamError('connection', 'upstream sent a malformed SSE event (data is not JSON)')
     if (earlyError) {
       ex.waitMs += performance.now() - started
       reportHealth(adapter.name, false, performance.now() - started, earlyError.message)
