@@ -194,16 +194,25 @@ describe('request path: faults, retries, fallback and timeouts (mock provider kn
     expect(String((err as Error).message)).to.include('message_stop')
   })
 
-  it('a malformed SSE event mid-stream is forwarded untouched and usage is still parsed', async () => {
+  it('a malformed SSE event is never forwarded: mid-stream it ends the stream with an error event (usage so far kept); before any byte it is an HTTP error', async () => {
     const g = await startGateway(single(mock.url))
     gw = g
-    mock.setFaults({malformedSse: true})
+    // Events 5 ms apart: the malformed one arrives after the stream was committed to the client.
+    mock.setFaults({malformedSse: true, eventDelayMs: 5})
     const r = await post(g.url, body(true))
     expect(r.status).to.equal(200)
-    // The broken frame is forwarded untouched (byte-faithful); the stream still completes.
-    expect(parseSseText(r.text).at(-1)!.event).to.equal('message_stop')
+    expect(r.text).to.not.include('unterminat')
+    const events = parseSseText(r.text)
+    expect(events.at(-1)!.event).to.equal('error')
+    expect(events.map((e) => e.event)).to.not.include('message_stop')
     const [rec] = await g.waitForRecords(1)
+    expect([rec!.success, rec!.error_type]).to.deep.equal([false, 'stream_cut'])
     expect(rec!.usage).to.not.equal(null)
+    // All of it in one chunk: nothing was sent yet, so the client gets a real HTTP error in Anthropic's envelope.
+    mock.setFaults({malformedSse: true})
+    const early = await post(g.url, body(true))
+    expect(early.status).to.equal(502)
+    expect(JSON.parse(early.text)).to.deep.include({type: 'error'})
   })
 
   it('an error event before anything was sent is retried and then answered as a real HTTP status (529)', async () => {
