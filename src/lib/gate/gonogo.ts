@@ -4,9 +4,10 @@
  * Approvals. A criterion with `requires_approval` is the gate's approval: it is not measured,
  * it makes decideGate require an approval whose hash equals this evaluation's evidence hash.
  * Measurements move with time (windows slide), so a re-run never reproduces the hash an approver
- * saw. The rule: if every criterion's evidence (spec, outcome, value, hosts, baseline) is the same
- * as in the approved evaluation, the approved evaluation's measurements are reused (the verdict
- * rests on exactly what was approved; sample counts and window bounds may have moved on). If
+ * saw. The rule: if every key criterion's evidence (spec, outcome, value, hosts, baseline), and every
+ * advisory criterion's outcome, is the same as in the approved evaluation, the approved evaluation's
+ * measurements are reused (the verdict rests on exactly what was approved; sample counts, window
+ * bounds and advisory values may have moved on). If
  * anything differs, the approval is for an older evaluation and the verdict is AWAITING_APPROVAL.
  *
  * Every evaluation is stored (state.recordEvaluation, which also appends to the audit trail) with
@@ -139,6 +140,9 @@ export function selectGate(playbook: Playbook, state: StateStore, from?: number,
 /** The evidence of one criterion that an approval vouches for (not window bounds or sample counts). */
 function evidenceIdentity(o: CriterionOutcome): string {
   const {window: _window, ...spec} = o.spec
+  // An advisory (non-key) criterion never decides the verdict, so only its outcome is vouched for:
+  // an average that drifts with every request would otherwise make any approval stale at once.
+  if (!o.key) return canonicalJson({id: o.id, spec, outcome: o.outcome, key: false})
   return canonicalJson({
     id: o.id,
     spec,
