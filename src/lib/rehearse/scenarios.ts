@@ -1,0 +1,38 @@
+/** What each rehearsal scenario does during Phase 2, and how it is expected to end. */
+import type {ScenarioName} from './types.js'
+
+export interface Scenario {
+  name: ScenarioName
+  summary: string
+  /** The outcome that makes the rehearsal exit 0. */
+  expected: string
+  /** Does the cutover go on to Phase 3? */
+  reachesPhase3: boolean
+}
+
+export const SCENARIO_DEFS: Record<ScenarioName, Scenario> = {
+  happy: {
+    name: 'happy',
+    summary: 'The whole plan with a healthy provider: gates GO, the flag-rollback drill, the git rollback rehearsal, Phase 3.',
+    expected: 'every gate GO after approval, Phase 2 watch quiet, flag rollback within 30 s, git rollback rehearsed, Phase 3 validated',
+    reachesPhase3: true,
+  },
+  'streaming-outage': {
+    name: 'streaming-outage',
+    summary: 'In Phase 2 the provider cuts every stream: the streaming-failures trigger fires and the watcher rolls back by flag automatically.',
+    expected: 'the streaming-failures trigger fires in Phase 2 and the automatic flag rollback leaves the target in Phase 1 with the proxy serving',
+    reachesPhase3: false,
+  },
+  'slow-provider': {
+    name: 'slow-provider',
+    summary: 'In Phase 2 the provider answers about 37% slower than the pinned baseline: an alert (25-50% band), no rollback; the cutover goes on.',
+    expected: 'a latency-degradation alert in the 25-50% band, no rollback, and the cutover reaches Phase 3',
+    reachesPhase3: true,
+  },
+  'gateway-crash': {
+    name: 'gateway-crash',
+    summary: 'In Phase 2 the daemon is killed (SIGKILL): the monitor records it down, `cco daemon start` recovers it (stale PID file cleaned), an incident is recorded and resolved; the cutover goes on.',
+    expected: 'the crash is detected by the monitor, the daemon recovers by daemon start, the incident is recorded and resolved, and the cutover reaches Phase 3',
+    reachesPhase3: true,
+  },
+}
