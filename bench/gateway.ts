@@ -18,6 +18,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {Agent, request} from 'undici'
+import {benchHeaders, claudeCodeBody} from './shape.js'
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const cco = path.join(repo, 'bin', 'cco')
@@ -34,6 +35,9 @@ const hasTaskset = (() => {
     return false
   }
 })()
+
+// The load generator shares core 1 with the mock provider, leaving core 0 to the gateway under test.
+if (hasTaskset && os.cpus().length > 1) execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], {stdio: 'ignore'})
 
 /** Pin a command to one core when taskset exists (gateway on core 0; mock and load on core 1). */
 function pinned(core: number, cmd: string, args: string[]): [string, string[]] {
@@ -56,35 +60,7 @@ function waitForListening(child: ChildProcess, label: string): Promise<string> {
   })
 }
 
-/** A Claude-Code-shaped body of about 22 KB: long system prompt with cache_control, tools, one user turn. */
-function claudeCodeBody(stream: boolean): string {
-  const tools = Array.from({length: 11}, (_, i) => ({
-    name: `Tool${i}`,
-    description: `Tool number ${i}. `.repeat(40),
-    input_schema: {type: 'object', properties: {path: {type: 'string', description: 'A path'}, limit: {type: 'number'}}, required: ['path']},
-  }))
-  return JSON.stringify({
-    model: 'claude-sonnet-4-5-20250929',
-    max_tokens: 32000,
-    stream,
-    system: [
-      {type: 'text', text: "You are Claude Code, Anthropic's official CLI for Claude.", cache_control: {type: 'ephemeral'}},
-      {type: 'text', text: 'You are an interactive CLI tool that helps users with software engineering tasks. '.repeat(150)},
-    ],
-    tools,
-    messages: [{role: 'user', content: [{type: 'text', text: 'Summarise the repository layout.'}]}],
-    metadata: {user_id: 'user_bench_session_0000'},
-  })
-}
-
-const headers = {
-  'content-type': 'application/json',
-  'anthropic-version': '2023-06-01',
-  'anthropic-beta': 'claude-code-20250219,interleaved-thinking-2025-05-14',
-  'x-api-key': 'sk-ant-bench-not-a-real-key',
-  'x-app': 'cli',
-  'user-agent': 'claude-cli/2.0.77 (external, sdk-cli)',
-}
+const headers = benchHeaders
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
 const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 50)

@@ -118,6 +118,7 @@ export async function runDaemon(home: string): Promise<number> {
   process.on('SIGINT', onSignal)
   process.on('uncaughtException', (error) => {
     log.error(`Fatal: uncaught exception: ${error.stack ?? error.message}`)
+    fileLog.flush()
     removePidFile(home, process.pid)
     process.exit(1)
   })

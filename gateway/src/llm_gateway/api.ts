@@ -14,6 +14,7 @@ import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {CostInput} from './cost.js'
 import {estimateInputTokens} from './count_tokens.js'
 import {errorEnvelope, errorEvent, mapUpstreamError, sendErrorBody} from './errors.js'
+import {type TopLevelScan, decodeSpan, scanTopLevel} from './json_scan.js'
 import {RESPONSE_DROP} from './providers/headers.js'
 import {type Inbound, type ProviderAdapter, createAdapters} from './providers/index.js'
 import type {RecordSink, RequestRecord, Usage} from './record.js'
@@ -187,6 +188,57 @@ function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
+/** A request body as the API uses it: raw bytes, the top-level fields routing needs, the rest on demand. */
+interface JsonBody {
+  body: Buffer
+  model: unknown
+  stream: unknown
+  maxTokens: unknown
+  messagesIsArray: boolean
+  /** The `system` value (decoded on demand: only routing markers need it). */
+  system(): unknown
+  /** The whole body parsed (on demand: translation and estimates). Throws SyntaxError when it does not parse. */
+  parsed(): Json
+}
+
+const OPEN_OBJECT = 0x7b
+const OPEN_ARRAY = 0x5b
+
+function bodyFromParsed(body: Buffer, parsed: Json): JsonBody {
+  return {
+    body,
+    model: parsed.model,
+    stream: parsed.stream,
+    maxTokens: parsed.max_tokens,
+    messagesIsArray: Array.isArray(parsed.messages),
+    system: () => parsed.system,
+    parsed: () => parsed,
+  }
+}
+
+/** Decodes the small top-level fields; throws SyntaxError when one of them does not decode. */
+function bodyFromScan(body: Buffer, scan: TopLevelScan): JsonBody {
+  const f = scan.fields
+  // Only scalars are decoded; a container is represented by an empty one of its kind (type checks only).
+  const scalar = (key: string): unknown => {
+    const span = f.get(key)
+    if (!span) return undefined
+    const first = body[span[0]]
+    return first === OPEN_OBJECT ? {} : first === OPEN_ARRAY ? [] : decodeSpan(body, span)
+  }
+  const messages = f.get('messages')
+  let parsed: Json | undefined
+  return {
+    body,
+    model: scalar('model'),
+    stream: scalar('stream'),
+    maxTokens: scalar('max_tokens'),
+    messagesIsArray: messages !== undefined && body[messages[0]] === OPEN_ARRAY,
+    system: () => decodeSpan(body, f.get('system')),
+    parsed: () => (parsed ??= JSON.parse(body.toString('utf8')) as Json),
+  }
+}
+
 type BodyResult = {kind: 'ok'; body: Buffer} | {kind: 'too_large'; size: number} | {kind: 'aborted'}
 
 /** Reads the request body up to `limit` bytes; beyond it stops collecting (never buffers an oversize body). */
@@ -229,6 +281,8 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
   const transport = deps.transport ?? new UndiciTransport()
   const backoff: BackoffPolicy = {...DEFAULT_BACKOFF, ...deps.backoff}
   const maxBodyBytes = settings.server?.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
+  // Routing reads the system prompt only to look for configured markers.
+  const needsSystemPrompt = Object.keys(settings.routing.systemPromptMarkers ?? {}).length > 0
 
   function emit(ex: Exchange): void {
     if (ex.emitted) return
@@ -550,11 +604,19 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     else if (acc.sawStop && ex.errorType === null) ex.success = true
   }
 
+  /** Keeps the body for the record and reads `usage` / `stop_reason` from it (a scan: only those two values are decoded). */
   function recordBufferedMessage(ex: Exchange, body: Buffer): void {
-    const text = body.toString('utf8')
-    ex.responseBody = text
+    ex.responseBody = body.toString('utf8')
     try {
-      const parsed: unknown = JSON.parse(text)
+      const scan = scanTopLevel(body)
+      if (scan) {
+        const usage = decodeSpan(body, scan.fields.get('usage'))
+        ex.usage = toRecordUsage(isObject(usage) ? usage : null)
+        const stop = decodeSpan(body, scan.fields.get('stop_reason'))
+        if (typeof stop === 'string') ex.stopReason = stop
+        return
+      }
+      const parsed: unknown = JSON.parse(ex.responseBody)
       if (isObject(parsed)) {
         ex.usage = toRecordUsage(isObject(parsed.usage) ? parsed.usage : null)
         if (typeof parsed.stop_reason === 'string') ex.stopReason = parsed.stop_reason
@@ -798,8 +860,8 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
 
   // ---------------------------------------------------------------- endpoints
 
-  /** Reads and parses a JSON request body, answering 400/413 itself. */
-  async function readJson(req: IncomingMessage, res: ServerResponse, ex: Exchange): Promise<{body: Buffer; parsed: Json} | undefined> {
+  /** Reads a JSON request body, answering 400/413 itself; the body is scanned, not parsed (see json_scan.ts). */
+  async function readJson(req: IncomingMessage, res: ServerResponse, ex: Exchange): Promise<JsonBody | undefined> {
     const r = await readBody(req, maxBodyBytes)
     ex.t0 = performance.now()
     if (r.kind === 'aborted') {
@@ -816,6 +878,14 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       sendError(res, ex, 400, 'invalid_request_error', 'request body is empty; send a JSON object')
       return undefined
     }
+    const scan = scanTopLevel(r.body)
+    if (scan) {
+      try {
+        return bodyFromScan(r.body, scan)
+      } catch {
+        // A top-level value the scan accepted does not decode: JSON.parse below gives the exact error.
+      }
+    }
     let parsed: unknown
     try {
       parsed = JSON.parse(r.body.toString('utf8'))
@@ -827,20 +897,53 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       sendError(res, ex, 400, 'invalid_request_error', 'request body must be a JSON object')
       return undefined
     }
-    return {body: r.body, parsed}
+    return bodyFromParsed(r.body, parsed)
   }
 
-  function validateMessagesBody(parsed: Json, requireMaxTokens: boolean): string | undefined {
-    if (typeof parsed.model !== 'string' || parsed.model === '') return 'model: field required (a model name string such as "claude-sonnet-4-5")'
-    if (!Array.isArray(parsed.messages)) return 'messages: field required (an array of {role, content})'
-    if (requireMaxTokens && (typeof parsed.max_tokens !== 'number' || !Number.isInteger(parsed.max_tokens) || parsed.max_tokens < 0)) {
+  function validateMessagesBody(json: JsonBody, requireMaxTokens: boolean): string | undefined {
+    if (typeof json.model !== 'string' || json.model === '') return 'model: field required (a model name string such as "claude-sonnet-4-5")'
+    if (!json.messagesIsArray) return 'messages: field required (an array of {role, content})'
+    if (requireMaxTokens && (typeof json.maxTokens !== 'number' || !Number.isInteger(json.maxTokens) || json.maxTokens < 0)) {
       return 'max_tokens: field required (a non-negative integer)'
     }
     return undefined
   }
 
-  function routeRequest(req: IncomingMessage, ex: Exchange, parsed: Json): string[] {
-    const decision = route(settings, req.headers, ex.modelRequested ?? undefined, parsed.system)
+  /**
+   * The parsed body, for the paths that need it (translation, estimates). The scan does not check
+   * string contents, so this is where such a defect surfaces: answered 400 like any malformed body
+   * (with the record reset to what a malformed body records). Returns undefined after answering.
+   */
+  function parsedOrAnswer(res: ServerResponse, ex: Exchange, json: JsonBody): Json | undefined {
+    try {
+      return json.parsed()
+    } catch (error) {
+      ex.provider = null
+      ex.providerType = null
+      ex.reason = null
+      ex.modelRequested = null
+      ex.stream = false
+      sendError(res, ex, 400, 'invalid_request_error', `request body is not valid JSON: ${(error as Error).message}`)
+      return undefined
+    }
+  }
+
+  /** Routing decision (logged), or undefined when the body turned out malformed (answered 400). */
+  function routeRequest(req: IncomingMessage, res: ServerResponse, ex: Exchange, json: JsonBody): string[] | undefined {
+    let system: unknown
+    if (needsSystemPrompt) {
+      try {
+        system = json.system()
+      } catch (error) {
+        ex.modelRequested = null
+        ex.stream = false
+        sendError(res, ex, 400, 'invalid_request_error', `request body is not valid JSON: ${(error as Error).message}`)
+        return undefined
+      }
+    }
+    const decision = route(settings, req.headers, ex.modelRequested ?? undefined, system)
+    // Translated providers need the parsed body: check it parses before anything is logged or sent.
+    if (decision.chain.some((name) => adapters.get(name)?.passthrough === false) && !parsedOrAnswer(res, ex, json)) return undefined
     ex.agentType = decision.agentType
     ex.reason = decision.reason
     ex.provider = decision.provider
@@ -849,19 +952,31 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     return decision.chain
   }
 
+  function inboundOf(req: IncomingMessage, json: JsonBody): Inbound {
+    return {
+      rawHeaders: req.rawHeaders,
+      headers: req.headers,
+      body: json.body,
+      model: json.model,
+      get parsed() {
+        return json.parsed()
+      },
+    }
+  }
+
   async function handleMessages(req: IncomingMessage, res: ServerResponse, ex: Exchange): Promise<void> {
     const json = await readJson(req, res, ex)
     if (!json) return
-    const {parsed} = json
-    const invalid = validateMessagesBody(parsed, true)
+    const invalid = validateMessagesBody(json, true)
     if (invalid) {
       sendError(res, ex, 400, 'invalid_request_error', invalid)
       return
     }
-    ex.modelRequested = parsed.model as string
-    ex.stream = parsed.stream === true
-    const chain = routeRequest(req, ex, parsed)
-    const inbound: Inbound = {rawHeaders: req.rawHeaders, headers: req.headers, body: json.body, parsed}
+    ex.modelRequested = json.model as string
+    ex.stream = json.stream === true
+    const chain = routeRequest(req, res, ex, json)
+    if (!chain) return
+    const inbound = inboundOf(req, json)
     let estimate: number | undefined
     await runChain(res, ex, inbound, chain, (c) => {
       const built = c.adapter.messagesRequest(c.inbound, c.model, ex.stream)
@@ -870,7 +985,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       }
       const toolNames = built.toolNames!
       if (!ex.stream) return attemptTranslatedJson(c, built.request, toolNames)
-      estimate ??= estimateInputTokens(parsed)
+      estimate ??= estimateInputTokens(json.parsed())
       const ctx = {model: ex.modelRequested!, toolNames, inputTokensEstimate: estimate}
       const translator = c.adapter.wire === 'responses' ? new ResponsesStreamTranslator(ctx) : new ChatStreamTranslator(ctx)
       return attemptTranslatedStream(c, built.request, translator)
@@ -880,15 +995,17 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
   async function handleCountTokens(req: IncomingMessage, res: ServerResponse, ex: Exchange): Promise<void> {
     const json = await readJson(req, res, ex)
     if (!json) return
-    const {parsed} = json
-    const invalid = validateMessagesBody(parsed, false)
+    const invalid = validateMessagesBody(json, false)
     if (invalid) {
       sendError(res, ex, 400, 'invalid_request_error', invalid)
       return
     }
-    ex.modelRequested = parsed.model as string
-    const chain = routeRequest(req, ex, parsed)
+    ex.modelRequested = json.model as string
+    const chain = routeRequest(req, res, ex, json)
+    if (!chain) return
     const answerEstimate = (): void => {
+      const parsed = parsedOrAnswer(res, ex, json)
+      if (!parsed) return
       const n = estimateInputTokens(parsed)
       if (n <= 0) {
         // 200 with 0 would silently disable Claude Code's auto-compaction.
@@ -912,7 +1029,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     // Forwarded to Anthropic-format providers; one that lacks the endpoint (404/405) is estimated instead.
     const fwdChain = chain.filter((n) => adapters.get(n)?.forwardsCountTokens)
     let unsupported = false
-    await runChain(res, ex, {rawHeaders: req.rawHeaders, headers: req.headers, body: json.body, parsed}, fwdChain, async (c) => {
+    await runChain(res, ex, inboundOf(req, json), fwdChain, async (c) => {
       const outcome = await attemptBuffered(c, c.adapter.countTokensRequest(c.inbound, c.model), (b) => {
         ex.responseBody = b.toString('utf8')
       })
@@ -963,7 +1080,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     ex.provider = adapter.name
     ex.providerType = adapter.type
     ex.attempts = 1
-    const c: AttemptContext = {res, ex, adapter, inbound: {rawHeaders: req.rawHeaders, headers: req.headers, body: Buffer.alloc(0), parsed: {}}, model: ''}
+    const c: AttemptContext = {res, ex, adapter, inbound: {rawHeaders: req.rawHeaders, headers: req.headers, body: Buffer.alloc(0), parsed: {}, model: undefined}, model: ''}
     const outcome = await attemptBuffered(c, adapter.modelsRequest(c.inbound, subPath, query), (b) => {
       ex.responseBody = b.toString('utf8')
     })

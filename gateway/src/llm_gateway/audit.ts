@@ -11,9 +11,11 @@
  *   surfaced through `health()`; rows stay queued (bounded) and are retried.
  */
 import Database from 'better-sqlite3'
+import {createHash} from 'node:crypto'
 import {chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync} from 'node:fs'
 import {dirname} from 'node:path'
 import type {CostResult} from './cost.js'
+import {scanTopLevel} from './json_scan.js'
 import type {RequestRecord} from './record.js'
 
 export type BetterDb = Database.Database
@@ -36,12 +38,96 @@ const GENERIC_SK_KEY = /\bsk-(?!ant-\[)[A-Za-z0-9_-]{16,}/g
 
 export const REDACTED = '[REDACTED]'
 
+/*
+ * Speed (the audit writer redacts every stored body): JSON_SECRET and TEXT_SECRET, run as global
+ * regexes, try their `(?:[A-Za-z0-9]*[-_])*` prefix at every word boundary of the text, which
+ * backtracks over every word (about 150 µs for a 22 KB body). Every secret name contains one of
+ * the TRIGGER words, and a match's prefix and name are one unbroken run of [A-Za-z0-9_-], so a
+ * match can only start in the run around a trigger occurrence: the fast path finds triggers and
+ * tries the same regex, sticky, only at those start positions. Same matches, same replacements,
+ * same left-to-right order as String.replace with the global regex (a test checks the two
+ * agree on random and adversarial text).
+ */
+const TRIGGER = /key|token|secret|passw|authorization/gi
+const JSON_SECRET_AT = new RegExp(JSON_SECRET.source, 'iy')
+const TEXT_SECRET_AT = new RegExp(TEXT_SECRET.source, 'iy')
+
+function isRunChar(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x2d
+}
+
+/** Start of every TRIGGER occurrence, overlapping ones included, ascending. */
+function triggerPositions(text: string): number[] {
+  const out: number[] = []
+  TRIGGER.lastIndex = 0
+  for (let t = TRIGGER.exec(text); t; t = TRIGGER.exec(text)) {
+    out.push(t.index)
+    TRIGGER.lastIndex = t.index + 1
+  }
+  return out
+}
+
+/**
+ * String.replace(global regex, replacement) where `sticky` is that regex made sticky, trying it
+ * only at the start positions around each trigger occurrence (`triggers` = triggerPositions(text)).
+ */
+function replaceNearTriggers(
+  text: string,
+  triggers: number[],
+  sticky: RegExp,
+  replacement: (m: RegExpExecArray) => string,
+  firstCandidate: (runStart: number, pos: number) => number,
+  lastCandidate: (trigger: number, runStart: number) => number,
+): string {
+  let out = ''
+  let copied = 0
+  let pos = 0
+  for (let k = 0; k < triggers.length; k++) {
+    const trigger = triggers[k]!
+    if (trigger < pos) continue
+    let runStart = trigger
+    while (runStart > pos && isRunChar(text.charCodeAt(runStart - 1))) runStart--
+    let next = trigger + 1
+    for (let p = firstCandidate(runStart, pos), last = lastCandidate(trigger, runStart); p <= last; p++) {
+      sticky.lastIndex = p
+      const m = sticky.exec(text)
+      if (m) {
+        out += text.slice(copied, p) + replacement(m)
+        copied = p + m[0].length
+        next = copied
+        break
+      }
+    }
+    pos = next
+  }
+  return copied === 0 ? text : out + text.slice(copied)
+}
+
+// JSON_SECRET starts at the quote just before the run (one candidate, if that quote is at or after pos).
+const jsonFirst = (runStart: number, pos: number): number => (runStart > pos ? runStart - 1 : Number.POSITIVE_INFINITY)
+const jsonLast = (_trigger: number, runStart: number): number => runStart - 1
+const jsonReplacement = (m: RegExpExecArray): string => `${m[1]}${REDACTED}${m[3]}`
+// TEXT_SECRET starts anywhere in the run up to the trigger itself.
+const textFirst = (runStart: number): number => runStart
+const textLast = (trigger: number): number => trigger
+const textReplacement = (m: RegExpExecArray): string => `${m[1]}${m[2]}${m[3]}${m[4] ?? ''}${REDACTED}`
+
 /**
  * Masks API keys, bearer tokens and secret-named fields in free text or JSON text. Works on the
  * text itself (no re-serialisation) so the stored body keeps the client's bytes everywhere else
  * and stays valid JSON.
  */
 export function redactSecrets(text: string): string {
+  const triggers = triggerPositions(text)
+  let out = triggers.length === 0 ? text : replaceNearTriggers(text, triggers, JSON_SECRET_AT, jsonReplacement, jsonFirst, jsonLast)
+  // The JSON pass rarely changes anything; then its trigger positions hold for the text pass too.
+  const textTriggers = out === text ? triggers : triggerPositions(out)
+  if (textTriggers.length > 0) out = replaceNearTriggers(out, textTriggers, TEXT_SECRET_AT, textReplacement, textFirst, textLast)
+  return out.replace(BEARER, `$1$2${REDACTED}`).replace(ANTHROPIC_KEY, `sk-ant-${REDACTED}`).replace(GENERIC_SK_KEY, `sk-${REDACTED}`)
+}
+
+/** The plain global-regex form of redactSecrets (the specification the fast path is tested against). */
+export function redactSecretsReference(text: string): string {
   return text
     .replace(JSON_SECRET, `$1${REDACTED}$3`)
     .replace(TEXT_SECRET, `$1$2$3$4${REDACTED}`)
@@ -94,7 +180,11 @@ export interface AuditRow {
   pricing: string | null
   price_tier: string | null
   request_body: string | null
+  /** JSON [[offset, body_parts.id], ...] when large values of request_body are stored once in body_parts (see storedRequestBody). */
+  request_body_parts: string | null
   response_body: string | null
+  /** Parts to resolve to body_parts ids in the write transaction (not a column). */
+  parts?: PartRef[]
 }
 
 const ROW_COLUMNS: Array<keyof AuditRow> = [
@@ -102,7 +192,7 @@ const ROW_COLUMNS: Array<keyof AuditRow> = [
   'model_requested', 'model_served', 'routing_reason', 'stream', 'status', 'success', 'error_type', 'error_message',
   'stop_reason', 'attempts', 'fallback_used', 'latency_ms', 'ttfb_ms', 'overhead_ms', 'input_tokens', 'output_tokens',
   'cache_write_tokens', 'cache_write_5m_tokens', 'cache_write_1h_tokens', 'cache_read_tokens', 'usage_missing',
-  'usage_estimated', 'cost_micros', 'cost_status', 'pricing', 'price_tier', 'request_body', 'response_body',
+  'usage_estimated', 'cost_micros', 'cost_status', 'pricing', 'price_tier', 'request_body', 'request_body_parts', 'response_body',
 ]
 
 export interface BodyPolicy {
@@ -121,10 +211,110 @@ function clipBody(text: string, max: number): string {
   return `${text.slice(0, max)}…[truncated ${text.length - max} characters]`
 }
 
+// ---------------------------------------------------------------------------------------------
+// Request bodies: large values stored once
+
+/*
+ * Claude Code sends the same `system` prompt and `tools` (tens of KB) with every request of a
+ * session. Storing them in every row made the audit log about 100x larger than the rest of the
+ * row and cost most of the writer's time (redaction and SQLite pages per request). Values of
+ * these top-level keys of at least PART_MIN_BYTES are stored once in `body_parts` (redacted,
+ * keyed by the SHA-256 of the client's bytes); the row keeps the rest of the body with the
+ * values cut out and `request_body_parts` = [[offset, part id], ...] to splice them back. Reads
+ * (`/gateway/audit?include_bodies=true`) return the same text as before: the redacted body.
+ *
+ * Redacting the pieces apart equals redacting the whole body: no secret pattern can match across
+ * a cut, because a cut sits between `"system":` / `"tools":` and a JSON value, or between a
+ * value's closing bracket and the `,` / `}` after it, and every pattern needs a secret name
+ * followed by a separator there, or a value character where those bytes are (a test checks it).
+ */
+const PART_KEYS = ['system', 'tools']
+const PART_MIN_BYTES = 1024
+
+export interface BodyPart {
+  /** SHA-256 (hex) of the client's bytes of the value. */
+  readonly hash: string
+  /** The value's text, redacted. */
+  readonly text: string
+}
+
+export interface PartRef {
+  /** Where the part's text goes in the row's stored request_body (UTF-16 offset). */
+  offset: number
+  part: BodyPart
+}
+
+/** Recently seen parts by content, so a repeated system prompt is neither hashed nor redacted again. */
+export class BodyPartCache {
+  private byLength = new Map<number, Array<{bytes: Buffer; part: BodyPart}>>()
+  private bytes = 0
+
+  constructor(private readonly maxBytes = 16 * 1024 * 1024) {}
+
+  get(value: Buffer): BodyPart {
+    const same = this.byLength.get(value.length)
+    if (same) for (const e of same) if (e.bytes.equals(value)) return e.part
+    const part: BodyPart = {hash: createHash('sha256').update(value).digest('hex'), text: redactSecrets(value.toString('utf8'))}
+    if (this.bytes + value.length > this.maxBytes) this.clear()
+    const entry = {bytes: Buffer.from(value), part}
+    if (same) same.push(entry)
+    else this.byLength.set(value.length, [entry])
+    this.bytes += value.length
+    return part
+  }
+
+  clear(): void {
+    this.byLength.clear()
+    this.bytes = 0
+  }
+}
+
+/** The stored form of a request body: redacted text, and the large values cut out into parts when a cache is given. */
+export function storedRequestBody(body: Buffer, maxBodyChars: number, cache?: BodyPartCache): {text: string; parts: PartRef[] | null} {
+  if (cache && body.length >= PART_MIN_BYTES && body.length <= maxBodyChars) {
+    const scan = scanTopLevel(body)
+    const spans = scan
+      ? PART_KEYS.map((k) => scan.fields.get(k))
+          .filter((span): span is readonly [number, number] => span !== undefined && span[1] - span[0] >= PART_MIN_BYTES)
+          .sort((a, b) => a[0] - b[0])
+      : []
+    if (spans.length > 0) {
+      let text = ''
+      let at = 0
+      let partChars = 0
+      const parts: PartRef[] = []
+      for (const [start, end] of spans) {
+        text += redactSecrets(body.toString('utf8', at, start))
+        const part = cache.get(body.subarray(start, end))
+        parts.push({offset: text.length, part})
+        partChars += part.text.length
+        at = end
+      }
+      text += redactSecrets(body.toString('utf8', at))
+      // The cap applies to the whole body as it reads back; a body over it is stored whole and cut.
+      if (text.length + partChars <= maxBodyChars) return {text, parts}
+    }
+  }
+  return {text: clipBody(redactSecrets(body.toString('utf8')), maxBodyChars), parts: null}
+}
+
+/** The body as stored, with its parts spliced back in (`partText` looks a part up by id). */
+export function restoreRequestBody(text: string, partsJson: string | null, partText: (id: number) => string | undefined): string {
+  if (!partsJson) return text
+  const refs = JSON.parse(partsJson) as Array<[number, number]>
+  let out = ''
+  let at = 0
+  for (const [offset, id] of refs) {
+    out += text.slice(at, offset) + (partText(id) ?? `[body part ${id} is missing from body_parts]`)
+    at = offset
+  }
+  return out + text.slice(at)
+}
+
 /** Builds the stored row: derived timings, the usage the cost is based on, redacted text fields. */
-export function toAuditRow(record: RequestRecord, cost: CostResult, policy: BodyPolicy): AuditRow {
+export function toAuditRow(record: RequestRecord, cost: CostResult, policy: BodyPolicy, parts?: BodyPartCache): AuditRow {
   const u = cost.usage
-  const requestBody = policy.logRequestBodies && record.request_body !== undefined ? clipBody(redactSecrets(record.request_body.toString('utf8')), policy.maxBodyChars) : null
+  const request = policy.logRequestBodies && record.request_body !== undefined ? storedRequestBody(record.request_body, policy.maxBodyChars, parts) : null
   const responseBody = policy.logResponseBodies && record.response_body !== undefined ? clipBody(redactSecrets(record.response_body), policy.maxBodyChars) : null
   return {
     request_id: redactSecrets(String(record.request_id)),
@@ -162,8 +352,10 @@ export function toAuditRow(record: RequestRecord, cost: CostResult, policy: Body
     cost_status: cost.status,
     pricing: cost.pricing,
     price_tier: cost.tier,
-    request_body: requestBody,
+    request_body: request?.text ?? null,
+    request_body_parts: null,
     response_body: responseBody,
+    ...(request?.parts ? {parts: request.parts} : {}),
   }
 }
 
@@ -325,7 +517,8 @@ function accumulate(acc: AggAccumulator, r: AggSourceRow, sign: 1 | -1): void {
 // ---------------------------------------------------------------------------------------------
 // Store
 
-const SCHEMA_VERSION = 1
+/** 2: request_body_parts + body_parts (large request values stored once). */
+const SCHEMA_VERSION = 2
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS audit_log (
@@ -366,6 +559,7 @@ CREATE TABLE IF NOT EXISTS audit_log (
   pricing TEXT,
   price_tier TEXT,
   request_body TEXT,
+  request_body_parts TEXT,
   response_body TEXT
 );
 CREATE INDEX IF NOT EXISTS audit_log_received_at ON audit_log(received_at);
@@ -387,6 +581,13 @@ CREATE TABLE IF NOT EXISTS lat (
   PRIMARY KEY (grain, t, bucket)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS body_parts (
+  id INTEGER PRIMARY KEY,
+  hash TEXT NOT NULL UNIQUE,
+  text TEXT NOT NULL,
+  last_used_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS body_parts_last_used ON body_parts(last_used_at);
 `
 
 function isTransientSqliteError(err: unknown): boolean {
@@ -431,6 +632,7 @@ export class AuditStore {
   private readonly insertRow: Database.Statement<unknown[]>
   private readonly upsertAgg: Database.Statement<unknown[]>
   private readonly upsertLat: Database.Statement<unknown[]>
+  private readonly upsertPart: Database.Statement<unknown[]>
   private readonly writeBatch: (rows: AuditRow[]) => void
 
   constructor(readonly path: string) {
@@ -448,6 +650,11 @@ export class AuditStore {
       }
       // Short: a locked database must not stall the event loop; the batch is retried next tick.
       this.db.pragma('busy_timeout = 100')
+      // Version 1 files lack request_body_parts (CREATE TABLE IF NOT EXISTS keeps their table as it is).
+      const hasTable = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_log'").get() !== undefined
+      if (hasTable && !(this.db.pragma('table_info(audit_log)') as Array<{name: string}>).some((c) => c.name === 'request_body_parts')) {
+        this.db.exec('ALTER TABLE audit_log ADD COLUMN request_body_parts TEXT')
+      }
       this.db.exec(SCHEMA)
       this.db.pragma(`user_version = ${SCHEMA_VERSION}`)
       if (!this.memory) secureSidecars(path)
@@ -460,9 +667,19 @@ export class AuditStore {
       this.upsertLat = this.db.prepare(
         'INSERT INTO lat (grain, t, bucket, count) VALUES (?, ?, ?, ?) ON CONFLICT(grain, t, bucket) DO UPDATE SET count = count + excluded.count',
       )
+      this.upsertPart = this.db.prepare(
+          'INSERT INTO body_parts (hash, text, last_used_at) VALUES (?, ?, ?) ON CONFLICT(hash) DO UPDATE SET last_used_at = max(last_used_at, excluded.last_used_at) RETURNING id',
+      )
       this.writeBatch = this.db.transaction((rows: AuditRow[]) => {
         const acc: AggAccumulator = {agg: new Map(), lat: new Map()}
+        // last_used_at >= the received_at of every row using the part: retention drops a part only after its last row.
+        const usedAt = new Map<BodyPart, number>()
+        const now = Date.now()
+        for (const row of rows) if (row.parts) for (const {part} of row.parts) usedAt.set(part, Math.max(usedAt.get(part) ?? now, row.received_at))
+        const partIds = new Map<BodyPart, number>()
+        for (const [part, at] of usedAt) partIds.set(part, (this.upsertPart.get(part.hash, part.text, at) as {id: number}).id)
         for (const row of rows) {
+          if (row.parts) row.request_body_parts = JSON.stringify(row.parts.map(({offset, part}) => [offset, partIds.get(part)]))
           this.insertRow.run(...ROW_COLUMNS.map((c) => row[c]))
           accumulate(acc, row, 1)
         }
@@ -512,6 +729,8 @@ export class AuditStore {
     if (deleted > 0) {
       this.db.exec('DELETE FROM agg WHERE requests <= 0; DELETE FROM lat WHERE count <= 0;')
     }
+    // Every row using a part was received at or before its last_used_at, so these are unreferenced now.
+    this.db.prepare('DELETE FROM body_parts WHERE last_used_at < ?').run(cutoffMs)
     return deleted
   }
 
@@ -590,6 +809,7 @@ const MAINTENANCE_INTERVAL_MS = HOUR
 
 export class AuditWriter {
   private store: AuditStore | null = null
+  private readonly parts = new BodyPartCache()
   private queue: PendingItem[] = []
   private flushTimer: NodeJS.Timeout | null = null
   private maintenanceTimer: NodeJS.Timeout | null = null
@@ -673,14 +893,14 @@ export class AuditWriter {
       const items = this.queue.slice(0, take)
       let rows: AuditRow[]
       try {
-        rows = items.map((item) => (item.row ??= toAuditRow(item.record, item.cost, this.opts)))
+        rows = items.map((item) => (item.row ??= toAuditRow(item.record, item.cost, this.opts, this.parts)))
       } catch (err) {
         // A record the row builder cannot handle is dropped alone; the rest proceed.
         rows = []
         const keep: PendingItem[] = []
         for (const item of items) {
           try {
-            item.row ??= toAuditRow(item.record, item.cost, this.opts)
+            item.row ??= toAuditRow(item.record, item.cost, this.opts, this.parts)
             keep.push(item)
             rows.push(item.row)
           } catch {

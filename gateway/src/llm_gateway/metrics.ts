@@ -25,11 +25,28 @@ import {
   emptyValues,
   latencyBucket,
   latencyBucketWidth,
+  restoreRequestBody,
 } from './audit.js'
 import {microsToUsd} from './cost.js'
 
 export const WINDOWS = {'15m': 15 * MINUTE, '1h': HOUR, '24h': 24 * HOUR, '3d': 72 * HOUR} as const
 export type WindowName = keyof typeof WINDOWS
+
+const DURATION_UNITS: Record<string, number> = {w: 7 * 24 * HOUR, d: 24 * HOUR, h: HOUR, m: MINUTE, s: 1000}
+/** The longest window accepted (ten years): longer ones are almost certainly a typo. */
+const MAX_WINDOW_MS = 3650 * 24 * HOUR
+const DURATION_FORMAT = 'a duration: whole numbers with units w, d, h, m, s, e.g. 30s, 20m, 1h30m, 2d, 4d (or "all" / omitted for all-time)'
+
+/** `1h30m` -> 5_400_000. Throws QueryError (naming the format) for anything else. */
+export function parseWindow(raw: string): number {
+  const text = raw.trim().toLowerCase()
+  if (!/^(?:\d+[wdhms])+$/.test(text)) throw new QueryError(`window must be ${DURATION_FORMAT}; got "${raw}"`)
+  let ms = 0
+  for (const [, n, unit] of text.matchAll(/(\d+)([wdhms])/g)) ms += Number(n) * DURATION_UNITS[unit!]!
+  if (ms <= 0) throw new QueryError(`window must be longer than zero (${DURATION_FORMAT}); got "${raw}"`)
+  if (ms > MAX_WINDOW_MS) throw new QueryError(`window must be at most 3650d; got "${raw}"`)
+  return ms
+}
 
 /** A bad query parameter; the handler answers 400 with this message. */
 export class QueryError extends Error {
@@ -219,7 +236,9 @@ class StatsBuilder {
 }
 
 export interface MetricsQuery {
-  window: WindowName | null
+  /** The window as given (e.g. "1h30m"), or null for all-time. */
+  window: string | null
+  windowMs: number | null
   recentLimit: number
   includeAgent: boolean
   includeProvider: boolean
@@ -241,13 +260,10 @@ function parseInteger(name: string, raw: string | null, fallback: number, min: n
 
 export function parseMetricsQuery(params: URLSearchParams): MetricsQuery {
   const w = params.get('window')
-  let window: WindowName | null = null
-  if (w !== null && w !== '' && w !== 'all') {
-    if (!(w in WINDOWS)) throw new QueryError(`window must be one of ${Object.keys(WINDOWS).join(', ')} (or omitted for all-time), got "${w}"`)
-    window = w as WindowName
-  }
+  const allTime = w === null || w === '' || w === 'all'
   return {
-    window,
+    window: allTime ? null : w,
+    windowMs: allTime ? null : parseWindow(w),
     recentLimit: parseInteger('recent_limit', params.get('recent_limit'), 20, 0, 1000),
     includeAgent: parseBool('include_agent', params.get('include_agent'), true),
     includeProvider: parseBool('include_provider', params.get('include_provider'), true),
@@ -312,6 +328,7 @@ interface RawEntryRow {
   pricing: string | null
   price_tier: string | null
   request_body?: string | null
+  request_body_parts?: string | null
   response_body?: string | null
 }
 
@@ -403,7 +420,7 @@ function countRowsBetween(db: BetterDb, from: number, to: number, expected: numb
 
 /** The `/gateway/metrics` document. */
 export function buildMetrics(db: BetterDb, q: MetricsQuery, ctx: MetricsContext): Record<string, unknown> {
-  const windowStart = q.window ? Math.max(ctx.now - WINDOWS[q.window], ctx.resetAt ?? 0) : ctx.resetAt
+  const windowStart = q.windowMs !== null ? Math.max(ctx.now - q.windowMs, ctx.resetAt ?? 0) : ctx.resetAt
   const collected = windowStart === null ? collect(db, 'all-time') : collect(db, planSegments(windowStart, ctx.now + 1, ctx.minuteFloor))
 
   const total = new StatsBuilder()
@@ -430,15 +447,12 @@ export function buildMetrics(db: BetterDb, q: MetricsQuery, ctx: MetricsContext)
   const v = total.v
 
   const countAll = (): number => (db.prepare('SELECT COUNT(*) AS n FROM audit_log').get() as {n: number}).n
-  let auditRecords: number
-  let since: number | null
-  if (windowStart === null) {
-    auditRecords = countAll()
-    since = (db.prepare('SELECT MIN(received_at) AS m FROM audit_log').get() as {m: number | null}).m
-  } else {
-    auditRecords = countRowsBetween(db, windowStart, ctx.now, t.requests, countAll)
-    since = windowStart
-  }
+  const auditRecords = windowStart === null ? countAll() : countRowsBetween(db, windowStart, ctx.now, t.requests, countAll)
+  // The real start of the data: the first record counted (since a reset, if any) or the window start,
+  // whichever is later; null when there is no record at all. A gateway that has run for 10 minutes
+  // reports 10 minutes of data for ?window=1h, not a full hour.
+  const first = (db.prepare('SELECT MIN(received_at) AS m FROM audit_log WHERE received_at >= ?').get(ctx.resetAt ?? Number.MIN_SAFE_INTEGER) as {m: number | null}).m
+  const since = first === null ? null : Math.max(first, windowStart ?? first)
 
   const summary = {
     total_requests: t.requests,
@@ -576,7 +590,17 @@ export function queryAudit(db: BetterDb, q: AuditQuery): {entries: Array<Record<
   if (q.status !== null) add('status = ?', q.status)
   const filter = where.length ? `WHERE ${where.join(' AND ')}` : ''
   const total = (db.prepare(`SELECT COUNT(*) AS n FROM audit_log ${filter}`).get(...args) as {n: number}).n
-  const columns = q.includeBodies ? `${ENTRY_COLUMNS}, request_body, response_body` : ENTRY_COLUMNS
+  const columns = q.includeBodies ? `${ENTRY_COLUMNS}, request_body, request_body_parts, response_body` : ENTRY_COLUMNS
   const rows = db.prepare(`SELECT ${columns} FROM audit_log ${filter} ORDER BY received_at DESC, id DESC LIMIT ? OFFSET ?`).all(...args, q.limit, q.offset) as RawEntryRow[]
+  if (q.includeBodies) {
+    // Large request values are stored once (audit.ts storedRequestBody): splice them back.
+    const selectPart = db.prepare('SELECT text FROM body_parts WHERE id = ?')
+    const texts = new Map<number, string | undefined>()
+    const partText = (id: number): string | undefined => {
+      if (!texts.has(id)) texts.set(id, (selectPart.get(id) as {text: string} | undefined)?.text)
+      return texts.get(id)
+    }
+    for (const r of rows) if (r.request_body) r.request_body = restoreRequestBody(r.request_body, r.request_body_parts ?? null, partText)
+  }
   return {entries: rows.map((r) => auditEntry(r, q.includeBodies)), total}
 }

@@ -2,7 +2,7 @@ import {expect} from 'chai'
 import fc from 'fast-check'
 import {AuditStore, HOUR, MINUTE, toAuditRow} from '../../src/llm_gateway/audit.js'
 import {computeCost} from '../../src/llm_gateway/cost.js'
-import {buildMetrics, parseMetricsQuery, percentile, planSegments, WINDOWS, type WindowName} from '../../src/llm_gateway/metrics.js'
+import {buildMetrics, parseMetricsQuery, parseWindow, percentile, planSegments, QueryError, WINDOWS, type WindowName} from '../../src/llm_gateway/metrics.js'
 import {PricingTable} from '../../src/llm_gateway/pricing.js'
 import type {RequestRecord} from '../../src/llm_gateway/record.js'
 import {KINDS, makeRecord, recordOfKind} from './records.js'
@@ -59,6 +59,52 @@ describe('evidence/metrics: JSON metrics over the audit database and Prometheus'
     expect(w1h.audit_records).to.equal(2)
   })
 
+  it('?window= takes any duration (30s, 20m, 1h30m, 2d, 4d, 1w) and rejects anything else with 400 naming the format', async () => {
+    expect(parseWindow('30s')).to.equal(30_000)
+    expect(parseWindow('20m')).to.equal(20 * MINUTE)
+    expect(parseWindow('1h30m')).to.equal(90 * MINUTE)
+    expect(parseWindow('2d')).to.equal(48 * HOUR)
+    expect(parseWindow('4D')).to.equal(96 * HOUR)
+    expect(parseWindow('1w')).to.equal(7 * 24 * HOUR)
+    expect(parseWindow('1d2h3m4s')).to.equal(24 * HOUR + 2 * HOUR + 3 * MINUTE + 4000)
+    for (const bad of ['abc', '1x', '-1h', '1.5h', '0m', 'h', '1h 30m', '15', 'P1D', '9999d']) expect(() => parseWindow(bad), bad).to.throw(QueryError)
+
+    gw = await startEvidence({home, now: () => NOW})
+    const ages = [10_000, 40_000, 10 * MINUTE, 50 * MINUTE, 2 * HOUR, 3 * 24 * HOUR + HOUR]
+    for (const age of ages) gw.evidence.sink(makeRecord({received_at: NOW - age}))
+    const total = async (q: string): Promise<Summary> => ((await gw!.get(`/gateway/metrics${q}`)).json() as {summary: Summary}).summary
+    expect((await total('?window=30s')).total_requests).to.equal(1)
+    expect((await total('?window=20m')).total_requests).to.equal(3)
+    expect((await total('?window=1h30m')).total_requests).to.equal(4)
+    expect((await total('?window=2d')).total_requests).to.equal(5)
+    expect((await total('?window=4d')).total_requests).to.equal(6)
+    expect((await total('?window=1h30m')).window).to.equal('1h30m')
+    for (const bad of ['bogus', '1h-', '%20']) {
+      const res = await gw.get(`/gateway/metrics?window=${bad}`)
+      expect(res.status, bad).to.equal(400)
+      const err = res.json() as {type: string; error: {type: string; message: string}}
+      expect(err.error.type).to.equal('invalid_request_error')
+      expect(err.error.message).to.contain('e.g. 30s, 20m, 1h30m, 2d, 4d')
+    }
+  })
+
+  it('summary.since is the real start of the data: the first record or the window start, whichever is later', async () => {
+    gw = await startEvidence({home, now: () => NOW})
+    const since = async (q: string): Promise<string | null> => ((await gw!.get(`/gateway/metrics${q}`)).json() as {summary: Summary}).summary.since as string | null
+    expect(await since('?window=1h')).to.equal(null)
+    expect(await since('')).to.equal(null)
+    // The gateway has only been serving for 10 minutes.
+    gw.evidence.sink(makeRecord({received_at: NOW - 10 * MINUTE}))
+    gw.evidence.sink(makeRecord({received_at: NOW - MINUTE}))
+    expect(await since('?window=1h')).to.equal(new Date(NOW - 10 * MINUTE).toISOString())
+    expect(await since('?window=3d')).to.equal(new Date(NOW - 10 * MINUTE).toISOString())
+    expect(await since('')).to.equal(new Date(NOW - 10 * MINUTE).toISOString())
+    // Data older than the window: the window start.
+    expect(await since('?window=5m')).to.equal(new Date(NOW - 5 * MINUTE).toISOString())
+    // Data before the window but none inside it still means the window was observed from its start.
+    expect(await since('?window=30s')).to.equal(new Date(NOW - 30_000).toISOString())
+  })
+
   it('latency percentiles: exact below 100 ms, within the bucket above', async () => {
     gw = await startEvidence({home, now: () => NOW})
     for (let ms = 1; ms <= 100; ms++) gw.evidence.sink(makeRecord({received_at: NOW - 1000, done_at: NOW - 1000 + ms, first_byte_at: NOW - 1000 + 1}))
@@ -83,7 +129,8 @@ describe('evidence/metrics: JSON metrics over the audit database and Prometheus'
     gw.evidence.sink(makeRecord({received_at: clock - 1000}))
     const s = ((await gw.get('/gateway/metrics')).json() as {summary: Summary}).summary
     expect(s.total_requests).to.equal(1)
-    expect(s.since).to.equal(new Date(NOW).toISOString())
+    // The first record counted since the reset (the reset itself is not data).
+    expect(s.since).to.equal(new Date(NOW + 4000).toISOString())
     expect(((await gw.get('/gateway/audit')).json() as {total: number}).total).to.equal(4)
     await gw.stop()
     gw = await startEvidence({home, now: () => clock})
@@ -96,7 +143,7 @@ describe('evidence/metrics: JSON metrics over the audit database and Prometheus'
     fc.assert(
       fc.property(
         fc.array(fc.record({age: fc.integer({min: -5000, max: 5 * 24 * HOUR}), kind: fc.constantFrom(...KINDS), latency: fc.integer({min: 0, max: 200_000}), agent: fc.constantFrom('main', 'reviewer')}), {maxLength: 120}),
-        fc.constantFrom<WindowName | null>(null, '15m', '1h', '24h', '3d'),
+        fc.constantFrom<string | null>(null, '15m', '1h', '24h', '3d', '30s', '20m', '1h30m', '4d', '1w'),
         fc.integer({min: 0, max: 3 * 24 * HOUR}),
         (specs, window, floorBack) => {
           const store = new AuditStore(':memory:')
@@ -114,7 +161,7 @@ describe('evidence/metrics: JSON metrics over the audit database and Prometheus'
             const minuteFloor = Math.floor((NOW - floorBack) / MINUTE) * MINUTE
             store.pruneMinuteBuckets(minuteFloor)
             const doc = buildMetrics(store.db, parseMetricsQuery(new URLSearchParams(window ? {window} : {})), {now: NOW, minuteFloor, resetAt: null, status}) as {summary: Summary}
-            const from = window ? NOW - WINDOWS[window] : Number.NEGATIVE_INFINITY
+            const from = window ? NOW - parseWindow(window) : Number.NEGATIVE_INFINITY
             const inWindow = rows.filter((r) => r.received_at >= from && (window ? r.received_at <= NOW : true))
             const s = doc.summary
             expect(s.total_requests).to.equal(inWindow.length)

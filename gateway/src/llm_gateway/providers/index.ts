@@ -18,8 +18,10 @@ export interface Inbound {
   headers: IncomingHttpHeaders
   /** Raw client body bytes. */
   body: Buffer
-  /** Parsed copy (routing / translation only). */
-  parsed: Json
+  /** Parsed copy (translation only; may be computed lazily on first access). */
+  readonly parsed: Json
+  /** The body's top-level `model` value (decoded), so passthrough never needs the parsed copy. */
+  readonly model?: unknown
 }
 
 export type ModelResolution = {ok: true; model: string} | {ok: false; message: string}
@@ -132,7 +134,7 @@ export class ProviderAdapter {
 
   /** Body for passthrough: the client's bytes, with only the model value replaced when modelMap renamed it. */
   private passthroughBody(inb: Inbound, model: string): Buffer {
-    return inb.parsed.model === model ? inb.body : replaceTopLevelString(inb.body, 'model', model)
+    return inb.model === model ? inb.body : replaceTopLevelString(inb.body, 'model', model)
   }
 
   messagesRequest(inb: Inbound, model: string, stream: boolean): BuiltMessagesRequest {
@@ -163,7 +165,7 @@ export class ProviderAdapter {
   }
 
   /** GET /v1/models (query kept: limit/before_id/after_id matter here). */
-  modelsRequest(inb: Omit<Inbound, 'body' | 'parsed'>, subPath: string, query: string): UpstreamRequest {
+  modelsRequest(inb: Omit<Inbound, 'body' | 'parsed' | 'model'>, subPath: string, query: string): UpstreamRequest {
     const headers = forwardClientHeaders(inb.rawHeaders, {
       passClientCredentials: this.type === 'anthropic' && !this.settings.apiKeyRef,
       credential: this.credential(),

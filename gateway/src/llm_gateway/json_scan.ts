@@ -1,0 +1,194 @@
+/**
+ * Bounded scan of a JSON object's top level, for the request path: routing and validation need
+ * `model`, `stream`, `max_tokens`, the type of `messages` and (only when markers are configured)
+ * `system`, so parsing a 20-100 KB Claude Code body into objects with JSON.parse is wasted work
+ * (and garbage). The scan walks the structure once, jumping over string contents with memchr
+ * (Buffer.indexOf), and records where each top-level value lies; only the few small values that
+ * are needed are decoded.
+ *
+ * Validation: the structure (brackets, commas, colons, keys), literals and numbers are checked
+ * exactly; string contents are not (a raw control character or a bad escape inside a string is
+ * left to the upstream, which answers 400 invalid_request_error itself). Anything the scan
+ * rejects is handed to JSON.parse by the caller for its exact error message.
+ */
+
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+const COLON = 0x3a
+const COMMA = 0x2c
+const OPEN_OBJECT = 0x7b
+const CLOSE_OBJECT = 0x7d
+const OPEN_ARRAY = 0x5b
+const CLOSE_ARRAY = 0x5d
+
+/** [start, end) byte offsets of a value. */
+export type Span = readonly [number, number]
+
+export interface TopLevelScan {
+  /** Value spans by key (the LAST occurrence of a key wins, as with JSON.parse). */
+  readonly fields: Map<string, Span>
+}
+
+function isWs(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
+}
+
+class ScanError extends Error {}
+
+/** Index just past the closing quote of the string whose opening quote is at `start`. */
+export function skipJsonString(buf: Buffer, start: number): number {
+  let i = start + 1
+  for (;;) {
+    const q = buf.indexOf(QUOTE, i)
+    if (q === -1) throw new ScanError('unterminated string')
+    // The quote is escaped when an odd number of backslashes precede it.
+    let k = q - 1
+    while (k > start && buf[k] === BACKSLASH) k--
+    if (((q - 1 - k) & 1) === 0) return q + 1
+    i = q + 1
+  }
+}
+
+const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/
+
+function skipWs(buf: Buffer, i: number): number {
+  const n = buf.length
+  while (i < n && isWs(buf[i]!)) i++
+  return i
+}
+
+/** Index just past the scalar (number / true / false / null) starting at i. */
+function skipScalar(buf: Buffer, i: number): number {
+  const n = buf.length
+  let j = i
+  while (j < n) {
+    const c = buf[j]!
+    if (c === COMMA || c === CLOSE_ARRAY || c === CLOSE_OBJECT || isWs(c)) break
+    j++
+  }
+  if (j === i) throw new ScanError('value expected')
+  const text = buf.toString('latin1', i, j)
+  if (text !== 'true' && text !== 'false' && text !== 'null' && !NUMBER.test(text)) throw new ScanError(`unexpected token ${text.slice(0, 20)}`)
+  return j
+}
+
+const VALUE = 0
+const VALUE_OR_CLOSE = 1
+const KEY = 2
+const KEY_OR_CLOSE = 3
+const COLON_NEXT = 4
+const COMMA_OR_CLOSE = 5
+
+/** Index just past the value starting at i (i points at its first byte). Iterative: no recursion limit. */
+function skipValue(buf: Buffer, i: number): number {
+  const first = buf[i]
+  if (first === QUOTE) return skipJsonString(buf, i)
+  if (first !== OPEN_OBJECT && first !== OPEN_ARRAY) return skipScalar(buf, i)
+  const n = buf.length
+  const stack: number[] = []
+  let state = VALUE
+  for (;;) {
+    i = skipWs(buf, i)
+    if (i >= n) throw new ScanError('unexpected end of input')
+    const b = buf[i]!
+    switch (state) {
+      case VALUE_OR_CLOSE:
+      case VALUE:
+        if (state === VALUE_OR_CLOSE && b === CLOSE_ARRAY) break
+        if (b === OPEN_OBJECT) {
+          stack.push(OPEN_OBJECT)
+          i++
+          state = KEY_OR_CLOSE
+        } else if (b === OPEN_ARRAY) {
+          stack.push(OPEN_ARRAY)
+          i++
+          state = VALUE_OR_CLOSE
+        } else {
+          i = b === QUOTE ? skipJsonString(buf, i) : skipScalar(buf, i)
+          state = COMMA_OR_CLOSE
+        }
+        continue
+      case KEY_OR_CLOSE:
+      case KEY:
+        if (state === KEY_OR_CLOSE && b === CLOSE_OBJECT) break
+        if (b !== QUOTE) throw new ScanError('property name expected')
+        i = skipJsonString(buf, i)
+        state = COLON_NEXT
+        continue
+      case COLON_NEXT:
+        if (b !== COLON) throw new ScanError("':' expected")
+        i++
+        state = VALUE
+        continue
+      default:
+        if (b === COMMA) {
+          i++
+          state = stack[stack.length - 1] === OPEN_OBJECT ? KEY : VALUE
+          continue
+        }
+    }
+    // A close bracket, valid only when it matches the innermost open one.
+    const top = stack[stack.length - 1]
+    if (!((b === CLOSE_OBJECT && top === OPEN_OBJECT) || (b === CLOSE_ARRAY && top === OPEN_ARRAY))) throw new ScanError("',' or a matching close expected")
+    stack.pop()
+    i++
+    if (stack.length === 0) return i
+    state = COMMA_OR_CLOSE
+  }
+}
+
+/**
+ * Scans a body that should be one JSON object. Returns the top-level value spans, or
+ * undefined when the body is not a well-formed JSON object as far as the scan checks (the
+ * caller then runs JSON.parse for the exact error).
+ */
+export function scanTopLevel(buf: Buffer): TopLevelScan | undefined {
+  try {
+    const n = buf.length
+    let i = skipWs(buf, 0)
+    // A UTF-8 byte order mark is not JSON either: leave it to JSON.parse.
+    if (buf[i] !== OPEN_OBJECT) return undefined
+    i = skipWs(buf, i + 1)
+    const fields = new Map<string, Span>()
+    if (buf[i] === CLOSE_OBJECT) {
+      if (skipWs(buf, i + 1) !== n) return undefined
+      return {fields}
+    }
+    for (;;) {
+      if (buf[i] !== QUOTE) return undefined
+      const keyEnd = skipJsonString(buf, i)
+      const rawKey = buf.toString('utf8', i + 1, keyEnd - 1)
+      const key = rawKey.includes('\\') ? (JSON.parse(`"${rawKey}"`) as string) : rawKey
+      i = skipWs(buf, keyEnd)
+      if (buf[i] !== COLON) return undefined
+      i = skipWs(buf, i + 1)
+      if (i >= n) return undefined
+      const end = skipValue(buf, i)
+      fields.set(key, [i, end])
+      i = skipWs(buf, end)
+      if (buf[i] === COMMA) {
+        i = skipWs(buf, i + 1)
+        continue
+      }
+      if (buf[i] === CLOSE_OBJECT) {
+        if (skipWs(buf, i + 1) !== n) return undefined
+        return {fields}
+      }
+      return undefined
+    }
+  } catch (error) {
+    if (error instanceof ScanError || error instanceof SyntaxError) return undefined
+    throw error
+  }
+}
+
+/** The decoded value of a small top-level field (JSON.parse of its span only). */
+export function decodeSpan(buf: Buffer, span: Span | undefined): unknown {
+  if (!span) return undefined
+  return JSON.parse(buf.toString('utf8', span[0], span[1]))
+}
+
+/** First byte of a value: '{', '[', '"', digit, 't', ... (type checks without decoding). */
+export function firstByte(buf: Buffer, span: Span | undefined): number | undefined {
+  return span ? buf[span[0]] : undefined
+}
