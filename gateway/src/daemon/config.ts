@@ -93,6 +93,10 @@ export interface AuditConfig {
 export interface ServerConfig {
   maxBodyBytes: number
   host: string
+  /** Time a client has to send the request headers (default 10 s; daemon/http_limits.ts). */
+  headersTimeoutMs?: number
+  /** Time a client has to send the whole request (default 60 s); responses are not limited. */
+  requestTimeoutMs?: number
 }
 
 export interface GatewayConfig {
@@ -276,7 +280,7 @@ const MODEL_PRICING_KEYS = [
 ] as const
 const DEPLOYMENT_PRICING_KEYS = ['inputPerMillion', 'outputPerMillion', 'cacheReadPerMillion'] as const
 const AUDIT_KEYS = ['enabled', 'logRequestBodies', 'logResponseBodies', 'retentionDays', 'dbPath'] as const
-const SERVER_KEYS = ['maxBodyBytes', 'host'] as const
+const SERVER_KEYS = ['maxBodyBytes', 'host', 'headersTimeoutMs', 'requestTimeoutMs'] as const
 
 function checkPricing<K extends string>(c: Checker, path: string, value: unknown, keys: readonly K[]): Record<K, number> | undefined {
   const obj = c.object(path, value)
@@ -458,6 +462,10 @@ export function validateGatewayConfig(
       c.keys(path, s, SERVER_KEYS)
       server.maxBodyBytes = c.number(`${path}.maxBodyBytes`, s.maxBodyBytes, {int: true, positive: true}) ?? DEFAULT_MAX_BODY_BYTES
       server.host = c.string(`${path}.host`, s.host, {nonEmpty: true}) ?? '127.0.0.1'
+      for (const key of ['headersTimeoutMs', 'requestTimeoutMs'] as const) {
+        const ms = c.number(`${path}.${key}`, s[key], {int: true, positive: true})
+        if (ms !== undefined) server[key] = ms
+      }
     }
   }
 

@@ -1,6 +1,7 @@
 import {createServer, request, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import type {DaemonFlags} from './flags.js'
+import {applyClientLimits} from './http_limits.js'
 
 /**
  * `GET /daemon/status` on the control port. Optional daemon modules (daemon/modules.ts)
@@ -36,13 +37,17 @@ export async function startControlServer(getStatus: () => DaemonStatus): Promise
       res.end(text)
     }
     if (!isLoopback(req.socket.remoteAddress)) return send(403, {error: 'the daemon control endpoint only answers loopback clients'})
-    const path = new URL(req.url ?? '/', 'http://control.local').pathname
+    // Origin-form only; "//x" must not be parsed as a host (new URL would throw on "//%00" and crash the daemon).
+    const path = req.url?.startsWith('/') ? req.url.split('?')[0]! : null
+    if (path === null) return send(400, {error: 'the request target must be a path such as /daemon/status'})
     if (path === '/daemon/status') {
       if (req.method !== 'GET') return send(405, {error: `method ${req.method} not allowed`})
       return send(200, getStatus())
     }
     send(404, {error: `not found: ${path}`})
   })
+  // Only tiny GETs come here: short deadlines.
+  applyClientLimits(server, {headersTimeoutMs: 5000, requestTimeoutMs: 10_000, errorBody: (_status, message) => ['application/json', JSON.stringify({error: message})]})
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(0, '127.0.0.1', () => {

@@ -1,6 +1,7 @@
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import type {GatewayConfig} from '../daemon/config.js'
+import {applyClientLimits} from '../daemon/http_limits.js'
 import type {Logger} from '../daemon/log.js'
 import {buildHealthReport, buildProvidersReport, ProviderHealth} from './health.js'
 
@@ -104,6 +105,19 @@ function startedAtOf(ctx: RouteContext): number {
   return startTimes.get(ctx.health) ?? Date.now()
 }
 
+/**
+ * The request target as a URL, origin-form only: "//x" is a path here, not a host (a base-relative
+ * parse would read it as one, or throw on "//%00"). Null when the target is not a path.
+ */
+export function originFormUrl(target: string | undefined, host: string): URL | null {
+  if (!target?.startsWith('/')) return null
+  try {
+    return new URL(`http://${host}${target}`)
+  } catch {
+    return null
+  }
+}
+
 export async function startGatewayServer(opts: StartGatewayOptions): Promise<GatewayServerHandle> {
   const health = opts.health ?? new ProviderHealth(opts.config)
   startTimes.set(health, Date.now())
@@ -122,8 +136,18 @@ export async function startGatewayServer(opts: StartGatewayOptions): Promise<Gat
     })
   })
 
+  applyClientLimits(server, {
+    headersTimeoutMs: opts.config.server.headersTimeoutMs,
+    requestTimeoutMs: opts.config.server.requestTimeoutMs,
+    errorBody: (status, message) => ['application/json', JSON.stringify({type: 'error', error: {type: status === 408 ? 'timeout_error' : status === 413 || status === 431 ? 'request_too_large' : 'invalid_request_error', message}})],
+  })
+
   async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://gateway.local')
+    const url = originFormUrl(req.url, 'gateway.local')
+    if (!url) {
+      sendAnthropicError(res, 400, 'invalid_request_error', 'The request target must be a path such as /v1/messages (this is not a proxy)')
+      return
+    }
     const samePath = routes.filter((r) => r.path === url.pathname)
     const route = samePath.find((r) => r.method === req.method)
     if (route) {

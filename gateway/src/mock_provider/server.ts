@@ -1,6 +1,7 @@
 /** The mock provider's HTTP server: routing, fault injection, request recording and the /_mock control surface. */
 import http from 'node:http'
 import type {AddressInfo} from 'node:net'
+import {applyClientLimits} from '../daemon/http_limits.js'
 import {anthropicError, anthropicFaultError, handleCountTokens, handleGetModel, handleListModels, handleMessages} from './anthropic.js'
 import {InvalidFaultsError, parseFaults} from './faults.js'
 import {makeRng, type Rng} from './generate.js'
@@ -311,6 +312,7 @@ export async function startMockProvider(opts: MockProviderOptions = {}): Promise
   }
 
   server.keepAliveTimeout = 65_000
+  applyClientLimits(server, {errorBody: (status, message) => ['application/json', JSON.stringify({type: 'error', error: {type: status === 408 ? 'timeout_error' : status === 431 ? 'request_too_large' : 'invalid_request_error', message}})]})
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(opts.port ?? 0, host, () => {

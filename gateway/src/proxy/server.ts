@@ -12,6 +12,7 @@ import {createServer, request as httpRequest, type IncomingHttpHeaders, type Inc
 import {request as httpsRequest} from 'node:https'
 import {connect, type AddressInfo, type Socket} from 'node:net'
 import type {GatewayConfig} from '../daemon/config.js'
+import {applyClientLimits} from '../daemon/http_limits.js'
 import type {Logger} from '../daemon/log.js'
 
 export interface LegacyProxyOptions {
@@ -97,6 +98,12 @@ export async function startProxyServer(options: LegacyProxyOptions): Promise<Leg
       if (!res.headersSent) plainResponse(res, 502, `cco legacy proxy: upstream error: ${(error as Error).message}\n`)
       else res.destroy()
     })
+  })
+
+  applyClientLimits(server, {
+    headersTimeoutMs: options.config.server.headersTimeoutMs,
+    requestTimeoutMs: options.config.server.requestTimeoutMs,
+    errorBody: (_status, message) => ['text/plain; charset=utf-8', `cco legacy proxy: ${message}\n`],
   })
 
   async function forward(req: IncomingMessage, res: ServerResponse): Promise<void> {

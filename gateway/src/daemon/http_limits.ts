@@ -1,0 +1,68 @@
+/**
+ * Limits every listener of the daemon (gateway, control port, legacy proxy) and the mock
+ * provider apply to clients: a deadline for the request head and for the whole request (slow
+ * clients cannot hold sockets), checked every second rather than Node's default 30 s, and
+ * parser-level client errors (bad framing, smuggling patterns, header injection, oversize
+ * heads, timeouts) answered in the listener's own error envelope and the connection closed.
+ */
+import type {Server} from 'node:http'
+import type {Socket} from 'node:net'
+import type {Duplex} from 'node:stream'
+
+/** Time a client has to send the request line and headers. */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000
+/** Time a client has to send the whole request (head and body); responses (streams) are not limited. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000
+
+export interface ClientLimits {
+  headersTimeoutMs?: number
+  requestTimeoutMs?: number
+  /** The listener's error body for a status and message: [content-type, body]. */
+  errorBody(status: number, message: string): [string, string]
+}
+
+const REASONS: Record<number, string> = {400: 'Bad Request', 408: 'Request Timeout', 413: 'Payload Too Large', 431: 'Request Header Fields Too Large'}
+
+/** Maps a parser error to a status and a message that says what was wrong (never echoes the bytes). */
+export function describeClientError(error: NodeJS.ErrnoException): {status: number; message: string} {
+  switch (error.code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return {status: 408, message: 'the request (headers and body) was not received in time; send it at once'}
+    case 'HPE_HEADER_OVERFLOW':
+      return {status: 431, message: 'the request headers are too large'}
+    case 'HPE_UNEXPECTED_CONTENT_LENGTH':
+      return {status: 400, message: 'the request has both Content-Length and Transfer-Encoding; send only one'}
+    case 'HPE_INVALID_CONTENT_LENGTH':
+      return {status: 400, message: 'the Content-Length header is invalid (conflicting or not a number)'}
+    case 'HPE_INVALID_TRANSFER_ENCODING':
+      return {status: 400, message: 'the Transfer-Encoding header is invalid (only "chunked" as the last coding is accepted)'}
+    case 'HPE_INVALID_HEADER_TOKEN':
+    case 'HPE_LF_EXPECTED':
+    case 'HPE_CR_EXPECTED':
+      return {status: 400, message: 'a request header is malformed (invalid character, bare CR/LF or folded line)'}
+    case 'HPE_INVALID_CHUNK_SIZE':
+      return {status: 400, message: 'the chunked request body is malformed (invalid chunk size)'}
+    default:
+      return {status: 400, message: 'the request is not valid HTTP/1.1'}
+  }
+}
+
+/** Applies the deadlines and the client-error answer to a server (call before listen). */
+export function applyClientLimits(server: Server, limits: ClientLimits): void {
+  const headersTimeout = limits.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS
+  const requestTimeout = Math.max(limits.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, headersTimeout)
+  server.headersTimeout = headersTimeout
+  server.requestTimeout = requestTimeout
+  // Node checks the deadlines on this period (default 30 s, which would triple a short limit).
+  ;(server as Server & {connectionsCheckingInterval: number}).connectionsCheckingInterval = Math.min(1000, headersTimeout)
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    // Like Node's default: answer only if nothing was written on this connection yet (else a response is already out).
+    if (error.code === 'ECONNRESET' || !socket.writable || (socket as Socket).bytesWritten > 0) {
+      socket.destroy()
+      return
+    }
+    const {status, message} = describeClientError(error)
+    const [contentType, body] = limits.errorBody(status, message)
+    socket.end(`HTTP/1.1 ${status} ${REASONS[status] ?? 'Bad Request'}\r\ncontent-type: ${contentType}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
+  })
+}
