@@ -170,7 +170,12 @@ function kind(value: unknown): string {
   return typeof value
 }
 
+/** Values that look like credentials (Anthropic/OpenAI keys, JWTs, GitHub/AWS tokens, Azure's 32-hex keys). */
+const SECRET_LIKE = /sk-[A-Za-z0-9_-]{8,}|sk_[A-Za-z0-9]{8,}|eyJ[A-Za-z0-9_-]{10,}|ghp_[A-Za-z0-9]{10,}|AKIA[A-Z0-9]{12,}|[A-Fa-f0-9]{32,}/
+
+/** A value quoted in an error message; a key pasted into the wrong field is never echoed. */
 function show(value: unknown): string {
+  if (typeof value === 'string' && SECRET_LIKE.test(value)) return '(a value that looks like a secret; not shown)'
   const text = JSON.stringify(value)
   return text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 57)}...` : text
 }
