@@ -22,6 +22,8 @@ const audit = args.includes('--audit')
 const stream = args.includes('--stream')
 const seconds = Number(args[args.indexOf('--seconds') + 1] ?? 10) || 10
 const noProfile = args.includes('--no-prof')
+// --passthrough: measure bench/passthrough.mjs (the floor) instead of the gateway, same load.
+const passthrough = args.includes('--passthrough')
 const outDir = args.includes('--out') ? path.resolve(args[args.indexOf('--out') + 1]!) : mkdtempSync(path.join(os.tmpdir(), 'cco-prof-'))
 
 const hasTaskset = (() => {
@@ -97,29 +99,35 @@ async function main(): Promise<void> {
       },
     }),
   )
-  const [gcmd, gargv] = pinned(0, process.execPath, [...(noProfile ? [] : ['--cpu-prof', `--cpu-prof-dir=${outDir}`]), cco, 'daemon', 'run'])
+  const prof = noProfile ? [] : ['--cpu-prof', `--cpu-prof-dir=${outDir}`]
+  const [gcmd, gargv] = pinned(0, process.execPath, passthrough ? [...prof, path.join(repo, 'bench', 'passthrough.mjs'), mockUrl] : [...prof, cco, 'daemon', 'run'])
   const gateway = spawn(gcmd, gargv, {stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, CCO_HOME: home}})
   try {
-    // The pid file carries the gateway port once it is up.
-    let port = 0
-    for (let i = 0; i < 150 && port === 0; i++) {
-      try {
-        port = (JSON.parse(readFileSync(path.join(home, 'daemon.pid'), 'utf8')) as {gateway_port?: number}).gateway_port ?? 0
-      } catch {
-        // not written yet
+    let base: string
+    if (passthrough) base = (await waitFor(gateway, /listening on (http:\/\/[\d.:]+)/, 'pass-through'))[1]!
+    else {
+      // The pid file carries the gateway port once it is up.
+      let port = 0
+      for (let i = 0; i < 150 && port === 0; i++) {
+        try {
+          port = (JSON.parse(readFileSync(path.join(home, 'daemon.pid'), 'utf8')) as {gateway_port?: number}).gateway_port ?? 0
+        } catch {
+          // not written yet
+        }
+        if (port === 0) await new Promise((r) => setTimeout(r, 100))
       }
-      if (port === 0) await new Promise((r) => setTimeout(r, 100))
+      if (port === 0) throw new Error('gateway did not report its port within 15 s')
+      base = `http://127.0.0.1:${port}`
     }
-    if (port === 0) throw new Error('gateway did not report its port within 15 s')
-    const url = `http://127.0.0.1:${port}/v1/messages?beta=true`
+    const url = `${base}/v1/messages?beta=true`
     const body = claudeCodeBody(stream)
-    const gatewayPid = (JSON.parse(readFileSync(path.join(home, 'daemon.pid'), 'utf8')) as {pid: number}).pid
+    const gatewayPid = passthrough ? gateway.pid! : (JSON.parse(readFileSync(path.join(home, 'daemon.pid'), 'utf8')) as {pid: number}).pid
     const cpuBefore = cpuMs(gatewayPid)
     const result = await new Promise<autocannon.Result>((resolve, reject) =>
       autocannon({url, method: 'POST', headers: benchHeaders, body, connections: 50, duration: seconds}, (e, r) => (e ? reject(e) : resolve(r))),
     )
     const cpuPerRequestUs = ((cpuMs(gatewayPid) - cpuBefore) * 1000) / result.requests.total
-    console.log(`${audit ? 'audit on' : 'audit off'}${stream ? ', stream' : ''}: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms, gateway CPU ${cpuPerRequestUs.toFixed(0)} µs/request, non2xx ${result.non2xx}, errors ${result.errors}`)
+    console.log(`${passthrough ? 'pass-through' : audit ? 'audit on' : 'audit off'}${stream ? ', stream' : ''}: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms, gateway CPU ${cpuPerRequestUs.toFixed(0)} µs/request, non2xx ${result.non2xx}, errors ${result.errors}`)
   } finally {
     const exited = new Promise((r) => gateway.once('exit', r))
     gateway.kill('SIGTERM')

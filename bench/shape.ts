@@ -1,23 +1,24 @@
 /** The benchmark's request: a Claude-Code-shaped /v1/messages body (about 22 KB) and Claude Code 2.0.77's headers. */
 
-/** Long system prompt with cache_control, 11 tools, one user turn. */
+/** Long system prompt with cache_control, 11 tools, one user turn; keys in the order Claude Code sends them. */
 export function claudeCodeBody(stream: boolean): string {
   const tools = Array.from({length: 11}, (_, i) => ({
     name: `Tool${i}`,
     description: `Tool number ${i}. `.repeat(40),
     input_schema: {type: 'object', properties: {path: {type: 'string', description: 'A path'}, limit: {type: 'number'}}, required: ['path']},
   }))
+  // Claude Code 2.0.77's key order (claude-code-traffic.md §1): `stream` comes last, after the big values.
   return JSON.stringify({
     model: 'claude-sonnet-4-5-20250929',
-    max_tokens: 32000,
-    stream,
+    messages: [{role: 'user', content: [{type: 'text', text: 'Summarise the repository layout.'}]}],
     system: [
       {type: 'text', text: "You are Claude Code, Anthropic's official CLI for Claude.", cache_control: {type: 'ephemeral'}},
       {type: 'text', text: 'You are an interactive CLI tool that helps users with software engineering tasks. '.repeat(150)},
     ],
     tools,
-    messages: [{role: 'user', content: [{type: 'text', text: 'Summarise the repository layout.'}]}],
     metadata: {user_id: 'user_bench_session_0000'},
+    max_tokens: 32000,
+    stream,
   })
 }
 

@@ -26,6 +26,7 @@ import {type Json, wireToRecordUsage} from './translate/common.js'
 import {chatResponseToAnthropic, responsesResponseToAnthropic} from './translate/response.js'
 import {ChatStreamTranslator, ResponsesStreamTranslator, type StreamTranslator, framesOf} from './translate/stream.js'
 import {
+  Abort,
   type BackoffPolicy,
   DEFAULT_BACKOFF,
   type Transport,
@@ -103,8 +104,9 @@ class Exchange {
   waitMs = 0
   overheadMs = 0
   requestBody?: Buffer
+  requestBodyFields?: ReadonlyMap<string, readonly [number, number]>
   responseBody?: string
-  readonly clientAbort = new AbortController()
+  readonly clientAbort = new Abort()
   emitted = false
 
   constructor(readonly path: string, readonly method: string, now: number) {
@@ -144,6 +146,7 @@ class Exchange {
       overhead_ms: Math.round(this.overheadMs * 1000) / 1000,
     }
     if (this.requestBody) r.request_body = this.requestBody
+    if (this.requestBodyFields) r.request_body_fields = this.requestBodyFields
     if (this.responseBody !== undefined) r.response_body = this.responseBody
     return r
   }
@@ -450,7 +453,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
   ): Promise<Outcome> {
     const {res, ex, adapter} = c
     const started = performance.now()
-    const call = new UpstreamCall(transport, request, adapter.timeouts, adapter.name, ex.clientAbort.signal, false)
+    const call = new UpstreamCall(transport, request, adapter.timeouts, adapter.name, ex.clientAbort, false)
     let resp: UpstreamResponse
     let body: Buffer
     try {
@@ -487,7 +490,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
   async function attemptPassthroughStream(c: AttemptContext, request: UpstreamRequest): Promise<Outcome> {
     const {res, ex, adapter} = c
     const started = performance.now()
-    const call = new UpstreamCall(transport, request, adapter.timeouts, adapter.name, ex.clientAbort.signal, true)
+    const call = new UpstreamCall(transport, request, adapter.timeouts, adapter.name, ex.clientAbort, true)
     let resp: UpstreamResponse
     try {
       resp = await call.start()
@@ -568,7 +571,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       reportHealth(adapter.name, false, performance.now() - started, earlyError.message)
       return failed(earlyError)
     }
-    if (streamFailure?.kind === 'client_aborted' || ex.clientAbort.signal.aborted) {
+    if (streamFailure?.kind === 'client_aborted' || ex.clientAbort.aborted) {
       finishStreamRecord(ex, acc)
       return ABORTED
     }
@@ -630,7 +633,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
   async function attemptTranslatedStream(c: AttemptContext, request: UpstreamRequest, translator: StreamTranslator): Promise<Outcome> {
     const {res, ex, adapter} = c
     const started = performance.now()
-    const call = new UpstreamCall(transport, request, adapter.timeouts, adapter.name, ex.clientAbort.signal, true)
+    const call = new UpstreamCall(transport, request, adapter.timeouts, adapter.name, ex.clientAbort, true)
     let resp: UpstreamResponse
     try {
       resp = await call.start()
@@ -707,7 +710,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       if (translator.error) ex.fail(ex.errorType ?? translator.error.type, translator.error.message)
       else if (translator.finished && ex.errorType === null) ex.success = true
     }
-    if (streamFailure?.kind === 'client_aborted' || ex.clientAbort.signal.aborted) {
+    if (streamFailure?.kind === 'client_aborted' || ex.clientAbort.aborted) {
       finishRecord()
       return ABORTED
     }
@@ -736,7 +739,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
   async function attemptTranslatedJson(c: AttemptContext, request: UpstreamRequest, toolNames: NonNullable<ReturnType<ProviderAdapter['messagesRequest']>['toolNames']>): Promise<Outcome> {
     const {res, ex, adapter} = c
     const started = performance.now()
-    const call = new UpstreamCall(transport, request, adapter.timeouts, adapter.name, ex.clientAbort.signal, false)
+    const call = new UpstreamCall(transport, request, adapter.timeouts, adapter.name, ex.clientAbort, false)
     let body: Buffer
     try {
       const resp = await call.start()
@@ -842,7 +845,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
         }
         log.warn(`${last.message}; retry ${n + 1}/${adapter.maxRetries} in ${delay} ms`)
         const t = performance.now()
-        const waited = await sleep(delay, ex.clientAbort.signal)
+        const waited = await sleep(delay, ex.clientAbort)
         ex.waitMs += performance.now() - t
         if (!waited) {
           ex.fail('client_aborted', 'client closed the connection during retry backoff')
@@ -880,6 +883,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     }
     const scan = scanTopLevel(r.body)
     if (scan) {
+      ex.requestBodyFields = scan.fields
       try {
         return bodyFromScan(r.body, scan)
       } catch {

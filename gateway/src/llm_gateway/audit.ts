@@ -49,6 +49,8 @@ export const REDACTED = '[REDACTED]'
  * agree on random and adversarial text).
  */
 const TRIGGER = /key|token|secret|passw|authorization/gi
+/** Every pattern needs one of these: TRIGGER's words (JSON/TEXT), Bearer/Basic, sk- (keys). */
+const MAY_HOLD_SECRET = /key|token|secret|passw|authorization|bearer|basic|sk-/i
 const JSON_SECRET_AT = new RegExp(JSON_SECRET.source, 'iy')
 const TEXT_SECRET_AT = new RegExp(TEXT_SECRET.source, 'iy')
 
@@ -118,6 +120,8 @@ const textReplacement = (m: RegExpExecArray): string => `${m[1]}${m[2]}${m[3]}${
  * and stays valid JSON.
  */
 export function redactSecrets(text: string): string {
+  // Short fields (ids, model names, routing reasons) rarely hold any pattern's anchor: one test instead of five passes.
+  if (text.length < 512 && !MAY_HOLD_SECRET.test(text)) return text
   const triggers = triggerPositions(text)
   let out = triggers.length === 0 ? text : replaceNearTriggers(text, triggers, JSON_SECRET_AT, jsonReplacement, jsonFirst, jsonLast)
   // The JSON pass rarely changes anything; then its trigger positions hold for the text pass too.
@@ -270,11 +274,16 @@ export class BodyPartCache {
 }
 
 /** The stored form of a request body: redacted text, and the large values cut out into parts when a cache is given. */
-export function storedRequestBody(body: Buffer, maxBodyChars: number, cache?: BodyPartCache): {text: string; parts: PartRef[] | null} {
+export function storedRequestBody(
+  body: Buffer,
+  maxBodyChars: number,
+  cache?: BodyPartCache,
+  knownFields?: ReadonlyMap<string, readonly [number, number]>,
+): {text: string; parts: PartRef[] | null} {
   if (cache && body.length >= PART_MIN_BYTES && body.length <= maxBodyChars) {
-    const scan = scanTopLevel(body)
-    const spans = scan
-      ? PART_KEYS.map((k) => scan.fields.get(k))
+    const fields = knownFields ?? scanTopLevel(body)?.fields
+    const spans = fields
+      ? PART_KEYS.map((k) => fields.get(k))
           .filter((span): span is readonly [number, number] => span !== undefined && span[1] - span[0] >= PART_MIN_BYTES)
           .sort((a, b) => a[0] - b[0])
       : []
@@ -314,7 +323,7 @@ export function restoreRequestBody(text: string, partsJson: string | null, partT
 /** Builds the stored row: derived timings, the usage the cost is based on, redacted text fields. */
 export function toAuditRow(record: RequestRecord, cost: CostResult, policy: BodyPolicy, parts?: BodyPartCache): AuditRow {
   const u = cost.usage
-  const request = policy.logRequestBodies && record.request_body !== undefined ? storedRequestBody(record.request_body, policy.maxBodyChars, parts) : null
+  const request = policy.logRequestBodies && record.request_body !== undefined ? storedRequestBody(record.request_body, policy.maxBodyChars, parts, record.request_body_fields) : null
   const responseBody = policy.logResponseBodies && record.response_body !== undefined ? clipBody(redactSecrets(record.response_body), policy.maxBodyChars) : null
   return {
     request_id: redactSecrets(String(record.request_id)),
@@ -866,6 +875,15 @@ export class AuditWriter {
     if (this.closed) {
       this.dropped++
       return
+    }
+    // Bodies that will not be stored are not kept alive in the queue (a 20-100 KB buffer per queued request).
+    if ((record.request_body !== undefined && !this.opts.logRequestBodies) || (record.response_body !== undefined && !this.opts.logResponseBodies)) {
+      record = {
+        ...record,
+        request_body: this.opts.logRequestBodies ? record.request_body : undefined,
+        request_body_fields: this.opts.logRequestBodies ? record.request_body_fields : undefined,
+        response_body: this.opts.logResponseBodies ? record.response_body : undefined,
+      }
     }
     this.queue.push({record, cost})
     if (this.queue.length > this.opts.maxPending) {

@@ -21,7 +21,8 @@ interface Outcomes {
   consecutiveFailures: number
   lastLatencyMs: number | null
   lastError: string | null
-  lastOutcomeAt: string | null
+  /** Epoch ms (formatted only when a report is built: this runs per request). */
+  lastOutcomeAt: number | null
 }
 
 /** A non-provider health check (e.g. the audit log): degraded never makes the gateway unhealthy. */
@@ -52,7 +53,7 @@ export class ProviderHealth {
     if (!(provider in this.config.providers)) return
     const o = this.outcomes.get(provider) ?? {consecutiveFailures: 0, lastLatencyMs: null, lastError: null, lastOutcomeAt: null}
     o.lastLatencyMs = Math.round(latencyMs)
-    o.lastOutcomeAt = new Date().toISOString()
+    o.lastOutcomeAt = Date.now()
     if (ok) {
       o.consecutiveFailures = 0
     } else {
@@ -100,7 +101,7 @@ export class ProviderHealth {
       consecutive_failures: o?.consecutiveFailures ?? 0,
       last_latency_ms: o?.lastLatencyMs ?? null,
       last_error: o?.lastError ?? null,
-      last_outcome_at: o?.lastOutcomeAt ?? null,
+      last_outcome_at: o?.lastOutcomeAt != null ? new Date(o.lastOutcomeAt).toISOString() : null,
     }
     const key = apiKeyStatus(p, this.env)
     if (!p.enabled) {

@@ -35,9 +35,20 @@ function isWs(c: number): boolean {
 
 class ScanError extends Error {}
 
+/** Strings shorter than this are walked in JS; longer ones are searched with memchr (Buffer.indexOf). */
+const SHORT_STRING = 24
+
 /** Index just past the closing quote of the string whose opening quote is at `start`. */
 export function skipJsonString(buf: Buffer, start: number): number {
+  const n = buf.length
   let i = start + 1
+  // Most strings (keys, types, names) are short: a JS loop beats the native call's overhead.
+  for (const stop = Math.min(n, i + SHORT_STRING); i < stop; i++) {
+    const c = buf[i]
+    if (c === QUOTE) return i + 1
+    if (c === BACKSLASH) i++
+  }
+  if (i > n) throw new ScanError('unterminated string')
   for (;;) {
     const q = buf.indexOf(QUOTE, i)
     if (q === -1) throw new ScanError('unterminated string')

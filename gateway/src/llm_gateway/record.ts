@@ -59,6 +59,8 @@ export interface RequestRecord {
   overhead_ms: number
   /** Raw client request body (bytes as received), present only if bodies are logged. Redaction happens in the audit layer. */
   request_body?: Buffer
+  /** Where request_body's top-level values lie, when the request path scanned it (saves the audit writer a second scan). */
+  request_body_fields?: ReadonlyMap<string, readonly [number, number]>
   /** Response body: JSON text for non-streamed, reassembled final Message JSON for streams. */
   response_body?: string
 }

@@ -169,9 +169,9 @@ describe('evidence/audit: SQLite audit log, /gateway/audit and /gateway/metrics'
         expect(res.status, q).to.equal(400)
         expect((res.json() as {error: {message: string}}).error.message, q).to.contain(text)
       }
-      const bad = await gw!.get('/gateway/metrics?window=2h')
+      const bad = await gw!.get('/gateway/metrics?window=2x')
       expect(bad.status).to.equal(400)
-      expect(bad.text).to.contain('window must be one of 15m, 1h, 24h, 3d')
+      expect(bad.text).to.contain('window must be a duration')
       expect((await gw!.post('/gateway/audit')).status).to.equal(405)
     })
   })
