@@ -22,6 +22,8 @@ export interface PhaseStatusReport {
   elapsed_ms: number | null
   validations: {phase: number; run_id: string; outcome: string | null; finished_at: string | null; required_passed: number | null; required_total: number | null}[]
   due: DueItem[]
+  /** An operation (advance, rollback) that was interrupted (crash, kill) and is not finished: it comes before anything else. */
+  interrupted: {operation_id: string; kind: string; started_at: string; actor: string; step: string | null; steps: {name: string; state: string}[]} | null
   next: string
 }
 
@@ -76,8 +78,18 @@ export function phaseStatus(playbook: Playbook, playbookFile: string, state: Sta
   }
   dueItems.sort((a, b) => a.in_ms - b.in_ms)
   const lastHere = validations.find((v) => v.phase === number)
+  const pending = state.pendingOperation()
+  const interrupted = pending
+    ? {operation_id: pending.operation.id, kind: pending.operation.kind, started_at: pending.operation.startedAt, actor: pending.operation.actor, step: pending.interruptedStep?.name ?? null, steps: pending.steps.map((s) => ({name: s.name, state: s.state}))}
+    : null
   let next: string
-  if (!lastHere) next = `validate phase ${number}: cutover phase validate --phase ${number}`
+  if (interrupted) {
+    const where = interrupted.step ? `step "${interrupted.step}" was running when it stopped` : 'it stopped between steps'
+    next =
+      interrupted.kind === 'advance'
+        ? `an interrupted phase advance is pending (${where}): run cutover phase advance again to resume it, or cutover phase advance --abort to roll it back`
+        : `an interrupted ${interrupted.kind} is pending (${where}): run it again to finish it`
+  } else if (!lastHere) next = `validate phase ${number}: cutover phase validate --phase ${number}`
   else if (lastHere.outcome !== 'pass') next = `the last phase ${number} validation was ${lastHere.outcome}: fix it, then cutover phase validate --phase ${number}`
   else {
     const upcoming = dueItems.find((d) => d.in_ms > 0)
@@ -90,6 +102,7 @@ export function phaseStatus(playbook: Playbook, playbookFile: string, state: Sta
     elapsed_ms: since === null ? null : t - since,
     validations,
     due: dueItems,
+    interrupted,
     next,
   }
 }
@@ -104,6 +117,10 @@ export function renderPhaseStatus(s: PhaseStatusReport): string[] {
   if (s.validations.length === 0) out.push('  none yet')
   for (const v of s.validations) {
     out.push(`  phase ${v.phase}: ${v.outcome ?? 'unfinished'} at ${v.finished_at ?? '-'}${v.required_total === null ? '' : ` (${v.required_passed}/${v.required_total} required passed)`}`)
+  }
+  if (s.interrupted) {
+    out.push('', chalk.yellow(`! Interrupted ${s.interrupted.kind} ${s.interrupted.operation_id} (started ${s.interrupted.started_at} by ${s.interrupted.actor}):`))
+    for (const step of s.interrupted.steps) out.push(`  ${step.state.padEnd(11)} ${step.name}`)
   }
   out.push('', 'Due next:')
   const upcoming = s.due.filter((d) => d.in_ms > 0)
