@@ -115,7 +115,13 @@ function positive(raw: string | undefined, fallback: number): number {
 }
 
 const cpus = os.cpus()
-export const results: ReliabilityResults = {
+/**
+ * One store per process, on globalThis: mocha may load this module twice (the root hooks through
+ * one loader, a spec file through the other), and both must add to the same results.
+ */
+const GLOBAL_KEY = Symbol.for('cutover.reliability.results')
+const store = globalThis as typeof globalThis & {[GLOBAL_KEY]?: ReliabilityResults}
+export const results: ReliabilityResults = (store[GLOBAL_KEY] ??= {
   startedAt: new Date().toISOString(),
   machine: {node: process.version, platform: `${os.platform()} ${os.release()}`, cpus: cpus.length, cpuModel: cpus[0]?.model ?? 'unknown', memoryGb: Math.round(os.totalmem() / 1e9)},
   settings: {soakSeconds: SOAK_SECONDS, fuzzRuns: FUZZ_RUNS, ci: CI},
@@ -124,7 +130,7 @@ export const results: ReliabilityResults = {
   processFaults: [],
   fuzz: [],
   malformedFiles: [],
-}
+})
 
 export function writeResults(): void {
   results.finishedAt = new Date().toISOString()
