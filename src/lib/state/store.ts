@@ -112,6 +112,22 @@ const num = (v: unknown): number | null => (v === null || v === undefined ? null
  * the advance/rollback journal, rollback timings, and a hash-chained audit trail.
  * Every mutation is one SQLite transaction; decisions also append to the trail in that same transaction.
  */
+/**
+ * A SQLite file with tables but no cutover schema version belongs to something else: opening it
+ * as the state store would convert it to WAL and add our tables. Found by the reliability suite.
+ */
+function refuseForeignDatabase(file: string, db: Database.Database): void {
+  if ((db.pragma('user_version', {simple: true}) as number) > 0) return
+  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as Array<{name: string}>).map((t) => t.name)
+  if (tables.length === 0) return
+  throw new StateFileError(
+    file,
+    `state file ${file} is a SQLite database of another program (tables: ${tables.slice(0, 5).join(', ')}${tables.length > 5 ? ', ...' : ''}; no cutover schema version); cutover will not modify it`,
+    [`Point --state at cutover's state file, or move this one aside (mv ${file} ${file}.other) to start a fresh state.`],
+    'STATE_FILE_FOREIGN',
+  )
+}
+
 export class StateStore {
   readonly file: string
   readonly actor: string
@@ -146,6 +162,8 @@ export class StateStore {
     try {
       db = new Database(abs, {fileMustExist: true})
       db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`)
+      // Before anything writes (journal_mode = WAL rewrites the header): refuse another program's database.
+      if (exists) refuseForeignDatabase(abs, db)
       db.pragma('journal_mode = WAL')
       db.pragma('synchronous = NORMAL')
       db.pragma('foreign_keys = ON')
