@@ -29,7 +29,7 @@ import {buildReport, gatherGatewayEvidence, renderHtml} from '../report/index.js
 import {flagRollback, type FlagRollbackResult, rehearseGitRollback, type RehearseResult, watchTriggers, type WatchResult} from '../rollback/index.js'
 import {createSandbox, type Sandbox} from '../sandbox/index.js'
 import {defaultStatePath, StateStore} from '../state/store.js'
-import {runDaemonAction} from '../target/daemon-ops.js'
+import {performDaemonAction, runDaemonAction} from '../target/daemon-ops.js'
 import type {TargetSpec} from '../target/spec.js'
 import {Target} from '../target/target.js'
 import {writeFileAtomic} from '../util/atomic-write.js'
@@ -122,11 +122,16 @@ export class Rehearsal {
   private monitorRun: Promise<unknown> | null = null
   private monitorIntervalMs = 200
   private live: LiveStatus | null = null
+  /** Recent health samples (slot, up), for the uptime shown while a window fills. */
+  private recent: {ts: number; up: boolean}[] = []
+  /** Animated display (a terminal): progress lines may change often; elsewhere one every few seconds. */
+  private readonly animated = process.stdout.isTTY === true && !process.env.CI && process.env.TERM !== 'dumb'
   /** End of the last health sample that was not up (epoch ms), so windows can start after it. */
   private lastDownAt = 0
   private firstSampleAt: number | null = null
   private reportPath: string | null = null
   private currentStep = ''
+  private readonly pendingTrail: StepRecord[] = []
   private gitRehearsal: Promise<RehearseResult> | null = null
 
   constructor(opts: RehearseOptions = {}) {
@@ -157,6 +162,16 @@ export class Rehearsal {
     return this.compressed.playbook
   }
 
+  /** Each step's record also goes to the audit trail (held back until the state store is open). */
+  private recordStep(step: StepRecord): void {
+    this.steps.push(step)
+    this.pendingTrail.push(step)
+    if (!this.state) return
+    for (const st of this.pendingTrail.splice(0)) {
+      this.state.appendTrail({kind: 'rehearsal.step', payload: {scenario: this.scenario.name, step: st.id, title: st.title, outcome: st.outcome, started_at: st.startedAt, duration_ms: st.durationMs, detail: st.detail}})
+    }
+  }
+
   private decide(kind: DecisionKind, decision: string, detail: string): void {
     this.decisions.push({at: new Date().toISOString(), step: this.currentStep, kind, decision, detail})
   }
@@ -185,10 +200,14 @@ export class Rehearsal {
     return planned ? `${planned.planned} of plan time` : 'the window'
   }
 
-  private liveLine(): string {
+  /** Health, latency and traffic for a progress line; uptime over the last `windowMs` of samples. */
+  private liveLine(windowMs?: number): string {
     const l = this.live
     const tr = this.traffic?.stats
-    const parts = [l ? `uptime ${l.uptimePct === null ? '-' : `${l.uptimePct.toFixed(1)}%`} (${l.samples} samples)` : 'no samples yet']
+    const from = windowMs === undefined ? 0 : Date.now() - windowMs
+    const inWindow = this.recent.filter((x) => x.ts >= from)
+    const up = inWindow.filter((x) => x.up).length
+    const parts = [inWindow.length > 0 ? `uptime ${((up * 100) / inWindow.length).toFixed(1)}% (${up}/${inWindow.length} samples${windowMs === undefined ? '' : ' in the window'})` : 'no samples yet']
     if (l?.tick.metrics) parts.push(`avg latency ${l.tick.metrics.avg_latency_ms === null ? '-' : `${Math.round(l.tick.metrics.avg_latency_ms)} ms`}`)
     if (tr) parts.push(`traffic ${tr.ok} ok / ${tr.failed} failed`)
     return parts.join(', ')
@@ -202,14 +221,18 @@ export class Rehearsal {
   private async waitForCleanWindow(task: Task, since: number, windowMs: number, label: string, extra?: {ready: () => boolean; what: string}): Promise<string> {
     const margin = 2 * this.monitorIntervalMs
     const deadline = Date.now() + windowMs * 2 + 30_000
+    let shown = 0
     for (;;) {
       this.checkAborted()
       const start = Math.max(since, this.lastDownAt, this.firstSampleAt ?? Number.POSITIVE_INFINITY)
       const covered = Date.now() - start
       const extraReady = extra ? extra.ready() : true
-      task.output = `${label}: ${secs(Math.max(0, Math.min(covered, windowMs + margin)))} / ${secs(windowMs + margin)} clean${extraReady ? '' : `, waiting for ${extra!.what}`} · ${this.liveLine()}`
-      if (covered >= windowMs + margin && extraReady) return `${secs(windowMs)} window covered (${label}); ${this.liveLine()}`
-      if (Date.now() > deadline) return `gave up waiting for a clean ${secs(windowMs)} window after ${secs(windowMs * 2 + 30_000)} (${this.liveLine()}); the gate decides`
+      if (covered >= windowMs + margin && extraReady) return `${secs(windowMs)} window covered (${label}): ${this.liveLine(windowMs)}`
+      if (Date.now() > deadline) return `gave up waiting for a clean ${secs(windowMs)} window after ${secs(windowMs * 2 + 30_000)} (${this.liveLine(windowMs)}); the gate decides`
+      if (this.animated || Date.now() - shown >= 2000) {
+        shown = Date.now()
+        task.output = `${label}: ${secs(Math.max(0, Math.min(covered, windowMs + margin)))} of ${secs(windowMs + margin)} clean${extraReady ? '' : `, waiting for ${extra!.what}`} · ${this.liveLine(windowMs)}`
+      }
       await sleep(200, this.signal)
     }
   }
@@ -337,7 +360,7 @@ export class Rehearsal {
     this.target = new Target(spec, {cliSelector: `--target ${file}`})
     this.state = StateStore.open(defaultStatePath(this.home), {actor: ACTOR})
     this.s.setPhase(1, {reason: 'rehearsal: the sandbox starts in Phase 1 (the current state: gateway preferred, proxy as fallback)'})
-    const start = await runDaemonAction(this.t, 'start')
+    const start = await performDaemonAction(this.t, this.s, 'start')
     this.notePid()
     if (!start.ok) throw new Deviation(`the daemon did not start from the sandbox build: ${[start.stderr, ...start.logTail].join('\n').trim().split('\n').slice(-5).join(' | ')}`)
     const pid = start.pidFile
@@ -351,7 +374,10 @@ export class Rehearsal {
       onTick: (live) => {
         this.live = live
         if (this.firstSampleAt === null) this.firstSampleAt = live.tick.ts
-        if (!isUp(live.tick.health.status)) this.lastDownAt = live.tick.ts + this.monitorIntervalMs
+        const up = isUp(live.tick.health.status)
+        if (!up) this.lastDownAt = live.tick.ts + this.monitorIntervalMs
+        this.recent.push({ts: live.tick.ts, up})
+        if (this.recent.length > 5000) this.recent.splice(0, this.recent.length - 5000)
       },
     }).catch(() => undefined)
     this.traffic = new TrafficGenerator({gatewayUrl: () => this.gatewayUrlOrNull(), apiKey: REHEARSAL_DUMMY_KEY})
@@ -534,11 +560,10 @@ export class Rehearsal {
       await sleep(50, this.signal)
     }
     const detectedMs = Date.now() - killedAt
-    const down = this.s.countSamples({source: 'health', from: killedAt})
     const incident = this.s.addIncident({severity: 'major', title: 'cco daemon died (SIGKILL) during Phase 2', detail: `pid ${before.pid} killed at ${new Date(killedAt).toISOString()}; the monitor recorded it down after ${detectedMs} ms`, by: APPROVER})
     this.decide('incident', 'opened', `incident ${incident.id} (major): ${incident.title}`)
     task.output = `down detected after ${detectedMs} ms; incident ${incident.id} opened; cco daemon start`
-    const start = await runDaemonAction(this.t, 'start')
+    const start = await performDaemonAction(this.t, this.s, 'start')
     this.notePid()
     if (!start.ok) throw new Deviation(`daemon start after the crash failed: ${start.stderr.split('\n').slice(-3).join(' | ')}`)
     const upDeadline = Date.now() + 20_000
@@ -548,12 +573,13 @@ export class Rehearsal {
       await sleep(50, this.signal)
     }
     const recoveredMs = Date.now() - killedAt
+    const down = this.recent.filter((x) => x.ts >= killedAt - this.monitorIntervalMs && !x.up).length
     const after = this.t.readPidFile()
     this.s.resolveIncident(incident.id, {by: APPROVER, resolution: `recovered by cco daemon start (stale PID file of ${before.pid} cleaned, new pid ${after.pid}) ${recoveredMs} ms after the kill; plan: issues resolved by a daemon restart are not a rollback reason`})
     this.s.appendTrail({kind: 'rehearsal.recovery', payload: {cause: 'SIGKILL', killed_pid: before.pid, new_pid: after.pid, detected_ms: detectedMs, recovered_ms: recoveredMs, down_samples: down, incident_id: incident.id}})
     this.recoveries.push({step: this.currentStep, kind: 'daemon-restart', totalMs: recoveredMs, objectiveMs: null, withinObjective: null, stages: [{stage: 'kill_to_detected', ms: detectedMs}, {stage: 'detected_to_healthy', ms: recoveredMs - detectedMs}]})
     this.decide('recovery', 'recovered', `daemon start: pid ${before.pid} -> ${after.pid}, healthy ${recoveredMs} ms after the kill; incident ${incident.id} resolved`)
-    return `kill -9 ${before.pid}: down after ${detectedMs} ms (${down} sample(s)), cco daemon start cleaned the stale PID file, pid ${after.pid} healthy after ${recoveredMs} ms; incident ${incident.id} resolved (no rollback: "issues resolved by daemon restart")`
+    return `kill -9 ${before.pid}: down after ${detectedMs} ms (${down} down sample(s)), cco daemon start cleaned the stale PID file, pid ${after.pid} healthy after ${recoveredMs} ms; incident ${incident.id} resolved (no rollback: "issues resolved by daemon restart")`
   }
 
   private async stepFlagDrill(): Promise<string> {
@@ -681,12 +707,12 @@ export class Rehearsal {
         try {
           this.checkAborted()
           const detail = await def.run(task as Task)
-          this.steps.push({id: def.id, title: def.title, outcome: 'done', startedAt: startedAt.toISOString(), durationMs: Math.round(performance.now() - t0), detail})
+          this.recordStep({id: def.id, title: def.title, outcome: 'done', startedAt: startedAt.toISOString(), durationMs: Math.round(performance.now() - t0), detail})
           task.title = `${def.title} · ${secs(performance.now() - t0)}`
           task.output = detail
         } catch (error) {
           const reason = error instanceof Deviation ? error.message : `${(error as Error).message}`
-          this.steps.push({id: def.id, title: def.title, outcome: 'deviated', startedAt: startedAt.toISOString(), durationMs: Math.round(performance.now() - t0), detail: reason})
+          this.recordStep({id: def.id, title: def.title, outcome: 'deviated', startedAt: startedAt.toISOString(), durationMs: Math.round(performance.now() - t0), detail: reason})
           deviation = {step: def.id, reason}
           throw new Error(`${def.id}: ${reason}`)
         }
@@ -709,7 +735,7 @@ export class Rehearsal {
       // the deviation is recorded; the report and the cleanup still run
     }
     const defs = this.steps_()
-    for (const def of defs.slice(this.steps.length)) this.steps.push({id: def.id, title: def.title, outcome: 'skipped', startedAt: new Date().toISOString(), durationMs: 0, detail: deviation ? `not run: ${(deviation as {step: string}).step} deviated` : 'not run'})
+    for (const def of defs.slice(this.steps.length)) this.recordStep({id: def.id, title: def.title, outcome: 'skipped', startedAt: new Date().toISOString(), durationMs: 0, detail: deviation ? `not run: ${(deviation as {step: string}).step} deviated` : 'not run'})
 
     let finalPhase: number | null = null
     try {
@@ -717,11 +743,26 @@ export class Rehearsal {
       this.currentStep = 'report'
       const t0 = performance.now()
       const file = await this.writeReport()
-      if (file) this.steps.push({id: 'report', title: 'The report', outcome: 'done', startedAt: new Date().toISOString(), durationMs: Math.round(performance.now() - t0), detail: file})
+      if (file) this.recordStep({id: 'report', title: 'The report', outcome: 'done', startedAt: new Date().toISOString(), durationMs: Math.round(performance.now() - t0), detail: file})
     } catch (error) {
-      this.steps.push({id: 'report', title: 'The report', outcome: 'deviated', startedAt: new Date().toISOString(), durationMs: 0, detail: (error as Error).message})
+      this.recordStep({id: 'report', title: 'The report', outcome: 'deviated', startedAt: new Date().toISOString(), durationMs: 0, detail: (error as Error).message})
       deviation ??= {step: 'report', reason: (error as Error).message}
     }
+    this.notePid()
+    this.state?.appendTrail({
+      kind: 'rehearsal.result',
+      payload: {
+        scenario: this.scenario.name,
+        expected: this.scenario.expected,
+        ok: deviation === null,
+        deviation,
+        time_scale: this.timeScale,
+        final_phase: finalPhase,
+        recovery_times: this.recoveries.map((r) => ({kind: r.kind, total_ms: r.totalMs, objective_ms: r.objectiveMs})),
+        report: this.reportPath,
+        processes: {daemon_pids: [...this.daemonPids], mock_pid: this.mock?.pid ?? null},
+      },
+    })
     const leftRunning = await this.cleanup()
     if (leftRunning.length > 0) deviation ??= {step: 'cleanup', reason: `processes still running after the cleanup: ${leftRunning.join(', ')}`}
     const kept = Boolean(this.opts.keep)

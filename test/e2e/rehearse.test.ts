@@ -1,0 +1,164 @@
+import {expect} from 'chai'
+import fs from 'node:fs'
+import path from 'node:path'
+
+import type {Decision, RehearsalResult} from '../../src/lib/rehearse/index.js'
+import {defaultStatePath, StateStore} from '../../src/lib/state/store.js'
+import {isPidAlive} from '../../src/lib/util/process.js'
+import {built, cutover, parseJson} from '../fixtures/apply/harness.js'
+import {REPO_ROOT} from '../helpers/fixtures.js'
+import {cleanupTempDirs, makeTempDir} from '../helpers/tmp.js'
+
+/**
+ * `cutover rehearse` end to end through bin/run.js (the build): a sandbox git copy of gateway/,
+ * the mock provider, the daemon from the sandbox build, SDK traffic, real gates, advances and
+ * rollbacks. Each scenario must end as it expects (exit 0) and leave no process behind.
+ */
+const RUN_TIMEOUT_MS = 240_000
+
+function decisions(r: RehearsalResult, kind: Decision['kind'], step?: string): Decision[] {
+  return r.decisions.filter((d) => d.kind === kind && (step === undefined || d.step === step))
+}
+
+/** Everything the rehearsal started is gone, and so is the sandbox (unless kept). */
+function expectCleanedUp(r: RehearsalResult, opts: {kept?: boolean} = {}): void {
+  expect(r.processes.daemonPids.length, 'daemon pids recorded').to.be.greaterThan(0)
+  for (const pid of r.processes.daemonPids) expect(isPidAlive(pid), `daemon pid ${pid} still alive`).to.equal(false)
+  expect(r.processes.mockPid).to.be.a('number')
+  expect(isPidAlive(r.processes.mockPid!), 'mock provider still alive').to.equal(false)
+  expect(r.processes.leftRunning).to.deep.equal([])
+  expect(r.sandbox.root).to.be.a('string')
+  expect(fs.existsSync(r.sandbox.root!), `sandbox ${r.sandbox.root} ${opts.kept ? 'removed' : 'left behind'}`).to.equal(Boolean(opts.kept))
+}
+
+async function rehearse(args: string[]): Promise<{exitCode: number; result: RehearsalResult}> {
+  const run = await cutover(['rehearse', '--json', ...args], {timeoutMs: RUN_TIMEOUT_MS})
+  const result = parseJson<RehearsalResult>(run)
+  return {exitCode: run.exitCode, result}
+}
+
+describe('e2e: cutover rehearse (bin/run.js; sandbox repo, mock provider, daemon, SDK traffic)', function () {
+  this.timeout(RUN_TIMEOUT_MS + 30_000)
+  const reports: string[] = []
+
+  before(function () {
+    if (!built() || !fs.existsSync(path.join(REPO_ROOT, 'dist', 'commands', 'rehearse.js'))) this.skip()
+  })
+
+  after(() => {
+    for (const file of reports) fs.rmSync(file, {force: true})
+    cleanupTempDirs()
+  })
+
+  it('happy: every gate GO after approval, the flag drill and git rehearsal within objective, Phase 3 validated, in under 90 s', async () => {
+    const {exitCode, result} = await rehearse([])
+    if (result.report) reports.push(result.report)
+    expect(exitCode, result.message).to.equal(0)
+    expect(result).to.include({scenario: 'happy', ok: true, finalPhase: 3, deviation: null})
+    expect(result.steps.filter((s) => s.outcome !== 'done').map((s) => `${s.id}: ${s.detail}`)).to.deep.equal([])
+    // Gate 1 -> 2: awaiting approval, approved as "rehearsal", then GO (and GO again inside the advance).
+    expect(decisions(result, 'gate', 'gonogo-1').map((d) => d.decision)).to.deep.equal(['AWAITING_APPROVAL'])
+    expect(decisions(result, 'approval', 'approve-1')[0]?.detail).to.contain('"rehearsal"')
+    expect(decisions(result, 'gate', 'gonogo-1-go').map((d) => d.decision)).to.deep.equal(['GO'])
+    expect(decisions(result, 'gate', 'advance-2').map((d) => d.decision)).to.deep.equal(['GO'])
+    expect(decisions(result, 'gate', 'gonogo-2').map((d) => d.decision)).to.deep.equal(['AWAITING_APPROVAL'])
+    expect(decisions(result, 'gate', 'advance-3').map((d) => d.decision)).to.deep.equal(['GO'])
+    expect(decisions(result, 'advance').map((d) => [d.step, d.decision])).to.deep.equal([['advance-2', 'advanced'], ['re-advance-2', 'advanced'], ['advance-3', 'advanced']])
+    expect(decisions(result, 'validation').map((d) => [d.step, d.decision])).to.deep.equal([['validate-1', 'pass'], ['validate-2', 'pass'], ['validate-3', 'pass']])
+    // The Phase 2 watch stays quiet on a healthy provider.
+    expect(decisions(result, 'trigger').filter((d) => d.decision.startsWith('rollback'))).to.deep.equal([])
+    // Measured recovery times against the plan's objectives.
+    const drill = result.recoveryTimes.find((r) => r.step === 'flag-drill')!
+    expect(drill).to.include({kind: 'flag', objectiveMs: 30_000, withinObjective: true})
+    expect(drill.stages.map((s) => s.stage)).to.deep.equal(['decision_to_flags_written', 'flags_written_to_daemon_up', 'daemon_up_to_verified'])
+    expect(result.recoveryTimes.find((r) => r.kind === 'flag-rehearsal')?.withinObjective).to.equal(true)
+    expect(result.recoveryTimes.find((r) => r.kind === 'git-rehearsal')).to.include({objectiveMs: 600_000, withinObjective: true})
+    // Claude Code-like traffic: streamed and not, several agents and model tiers.
+    expect(result.traffic.ok).to.be.greaterThan(100)
+    expect(result.traffic.streamed).to.be.greaterThan(0).and.lessThan(result.traffic.sent)
+    expect(Object.keys(result.traffic.byAgent).length).to.be.at.least(4)
+    expect(Object.keys(result.traffic.byModel).map((m) => /opus|sonnet|haiku/.exec(m)?.[0])).to.include.members(['opus', 'sonnet', 'haiku'])
+    // Time is compressed: a plan day is seconds, the whole rehearsal well under 90 s.
+    expect(result.compression.durations.find((d) => d.at.endsWith('criteria[gateway-uptime].window'))).to.include({planned: '2d'})
+    expect(result.durationMs, 'the happy path must stay under 90 s').to.be.lessThan(90_000)
+    expect(result.report && fs.existsSync(result.report), 'the HTML report outlives the sandbox').to.equal(true)
+    expect(fs.readFileSync(result.report!, 'utf8')).to.match(/^<!doctype html>/i)
+    expectCleanedUp(result)
+  })
+
+  it('streaming-outage: the streaming-failures trigger fires in Phase 2 and the automatic flag rollback ends in Phase 1; --keep keeps the sandbox with its evidence', async () => {
+    const reportFile = path.join(makeTempDir('cutover-rehearse-'), 'outage.html')
+    const {exitCode, result} = await rehearse(['--scenario', 'streaming-outage', '--keep', '--report', reportFile])
+    try {
+      expect(exitCode, result.message).to.equal(0)
+      expect(result).to.include({scenario: 'streaming-outage', ok: true, finalPhase: 1, report: reportFile})
+      const fired = decisions(result, 'trigger', 'phase-2-streaming-outage').filter((d) => d.decision === 'rollback')
+      expect(fired.map((d) => d.detail)).to.deep.equal(['streaming-failures: rollback'])
+      expect(decisions(result, 'rollback', 'phase-2-streaming-outage').map((d) => d.decision)).to.deep.equal(['success'])
+      expect(result.recoveryTimes.find((r) => r.step === 'phase-2-streaming-outage')).to.include({kind: 'flag', withinObjective: true})
+      // The rehearsal ends in the rolled-back state: no drill, no Phase 3.
+      expect(result.steps.map((s) => s.id)).to.not.include.members(['flag-drill', 'advance-3'])
+      expect(fs.existsSync(reportFile)).to.equal(true)
+      expectCleanedUp(result, {kept: true})
+      // The kept sandbox holds the evidence: the state store with every step in an intact trail.
+      expect(fs.readFileSync(path.join(result.sandbox.home!, 'config', 'daemon-config.json'), 'utf8')).to.match(/"gatewayEnabled":\s*false/)
+      const state = StateStore.open(defaultStatePath(result.sandbox.home!))
+      try {
+        expect(state.getPhase()?.phase).to.equal(1)
+        expect(state.latestRollback('flag')).to.include({outcome: 'success', withinObjective: true})
+        expect(state.listTrail({kind: 'trigger'}).some((t) => (t.payload as {criterion?: string}).criterion === 'streaming-failures')).to.equal(true)
+        const steps = state.listTrail({kind: 'rehearsal.step'}).map((t) => (t.payload as {step: string}).step)
+        expect(steps).to.include.members(['sandbox', 'environment', 'validate-1', 'baseline', 'advance-2', 'phase-2-streaming-outage'])
+        expect((state.listTrail({kind: 'rehearsal.result'})[0]?.payload as {ok?: boolean}).ok).to.equal(true)
+        expect(state.verifyTrail().ok).to.equal(true)
+      } finally {
+        state.close()
+      }
+      expect(fs.existsSync(result.sandbox.targetFile!)).to.equal(true)
+    } finally {
+      if (result.sandbox.root) fs.rmSync(result.sandbox.root, {recursive: true, force: true})
+    }
+  })
+
+  it('slow-provider: a latency-degradation alert in the 25-50% band, no rollback, and the cutover reaches Phase 3', async () => {
+    const {exitCode, result} = await rehearse(['--scenario', 'slow-provider'])
+    if (result.report) reports.push(result.report)
+    expect(exitCode, result.message).to.equal(0)
+    expect(result).to.include({scenario: 'slow-provider', ok: true, finalPhase: 3})
+    const triggers = decisions(result, 'trigger', 'phase-2-slow-provider')
+    expect(triggers.some((d) => d.decision === 'alert' && d.detail.startsWith('latency-degradation'))).to.equal(true)
+    expect(triggers.filter((d) => d.decision.startsWith('rollback'))).to.deep.equal([])
+    expect(decisions(result, 'rollback', 'phase-2-slow-provider')).to.deep.equal([])
+    expect(result.steps.find((s) => s.id === 'phase-2-slow-provider')?.detail).to.match(/band 25-50%/)
+    expectCleanedUp(result)
+  })
+
+  it('gateway-crash: kill -9 in Phase 2 is seen by the monitor, daemon start recovers it, the incident is recorded and resolved, Phase 3 follows', async () => {
+    const {exitCode, result} = await rehearse(['--scenario', 'gateway-crash'])
+    if (result.report) reports.push(result.report)
+    expect(exitCode, result.message).to.equal(0)
+    expect(result).to.include({scenario: 'gateway-crash', ok: true, finalPhase: 3})
+    expect(decisions(result, 'fault', 'phase-2-gateway-crash')[0]?.detail).to.match(/^kill -9 \d+/)
+    expect(decisions(result, 'incident', 'phase-2-gateway-crash').map((d) => d.decision)).to.deep.equal(['opened'])
+    expect(decisions(result, 'recovery', 'phase-2-gateway-crash')[0]?.detail).to.match(/resolved/)
+    const recovery = result.recoveryTimes.find((r) => r.kind === 'daemon-restart')!
+    expect(recovery.stages.map((s) => s.stage)).to.deep.equal(['kill_to_detected', 'detected_to_healthy'])
+    expect(recovery.totalMs).to.be.greaterThan(0)
+    expect(result.steps.find((s) => s.id === 'phase-2-gateway-crash')?.detail).to.match(/down sample\(s\).*stale PID file/)
+    // A crash resolved by a restart is not a rollback reason: no trigger rollback, only the planned drill.
+    expect(decisions(result, 'rollback').map((d) => d.step)).to.deep.equal(['flag-rehearsal', 'flag-drill', 'phase-2-window'])
+    expectCleanedUp(result)
+  })
+
+  it('refuses a bad --time-scale or --scenario with exit 2 and says what to pass', async () => {
+    const scale = await cutover(['rehearse', '--time-scale', 'fast'])
+    expect(scale.exitCode).to.equal(2)
+    expect(scale.stderr).to.contain('--time-scale must be a number')
+    const small = await cutover(['rehearse', '--time-scale', '0.5'])
+    expect(small.exitCode).to.equal(2)
+    expect(small.stderr).to.contain('at least 1')
+    const scenario = await cutover(['rehearse', '--scenario', 'meteor'])
+    expect(scenario.exitCode).to.equal(2)
+    expect(scenario.stderr).to.contain('Expected --scenario=meteor to be one of').and.contain('gateway-crash')
+  })
+})
