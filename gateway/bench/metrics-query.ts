@@ -44,7 +44,7 @@ function synthetic(i: number): AuditRow {
     error_message: null, stop_reason: 'end_turn', attempts: 1, fallback_used: 0, latency_ms: latency, ttfb_ms: 150, overhead_ms: 2,
     input_tokens: 400, output_tokens: 90, cache_write_tokens: 1800, cache_write_5m_tokens: 1800, cache_write_1h_tokens: 0, cache_read_tokens: 9000,
     usage_missing: 0, usage_estimated: 0, cost_micros: 11991, cost_status: 'priced', pricing: 'claude-sonnet-4-5@1970-01-01', price_tier: 'standard',
-    request_body: null, response_body: null,
+    request_body: null, request_body_parts: null, response_body: null,
   }
 }
 
@@ -76,7 +76,7 @@ function time(label: string, fn: () => unknown, runs = 20): void {
   console.log(`${label.padEnd(34)} p50 ${p50.toFixed(1).padStart(6)} ms   max ${max.toFixed(1).padStart(6)} ms${p50 < 50 ? '' : '   (over the 50 ms target)'}`)
 }
 
-for (const w of ['', '15m', '1h', '24h', '3d']) {
+for (const w of ['', '30s', '15m', '1h', '1h30m', '24h', '3d', '4d']) {
   const q = parseMetricsQuery(new URLSearchParams(w ? {window: w} : {}))
   time(`GET /gateway/metrics${w ? `?window=${w}` : ''}`, () => JSON.stringify(buildMetrics(store.db, q, {now, minuteFloor, resetAt: null, status})))
 }

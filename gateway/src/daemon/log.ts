@@ -48,8 +48,11 @@ export function redact(text: string): string {
 
 export function formatLogLine(level: LogLevel, message: string, now = new Date()): string {
   const stamp = now.toISOString()
+  const text = redact(message)
+  // One line (the per-request routing lines): no split/join.
+  if (!text.includes('\n')) return `${stamp} ${level.padEnd(5)} ${text}\n`
   return (
-    redact(message)
+    text
       .split('\n')
       .map((line) => `${stamp} ${level.padEnd(5)} ${line}`)
       .join('\n') + '\n'

@@ -118,6 +118,9 @@ export function originFormUrl(target: string | undefined, host: string): URL | n
   }
 }
 
+/** A path the URL parser leaves as it is (no dot segments, escapes or a leading "//"). */
+const PLAIN_PATH = /^\/(?!\/)[A-Za-z0-9_\-/]*$/
+
 export async function startGatewayServer(opts: StartGatewayOptions): Promise<GatewayServerHandle> {
   const health = opts.health ?? new ProviderHealth(opts.config)
   startTimes.set(health, Date.now())
@@ -142,7 +145,15 @@ export async function startGatewayServer(opts: StartGatewayOptions): Promise<Gat
     errorBody: (status, message) => ['application/json', JSON.stringify({type: 'error', error: {type: status === 408 ? 'timeout_error' : status === 413 || status === 431 ? 'request_too_large' : 'invalid_request_error', message}})],
   })
 
+  const routePaths = new Set(routes.map((r) => r.path))
+
   async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // API traffic (/v1/messages?beta=true) is not a route: a plain path that no route has goes
+    // straight to the API handler without a URL parse (a plain path is its own URL pathname).
+    const target = req.url ?? ''
+    const q = target.indexOf('?')
+    const rawPath = q === -1 ? target : target.slice(0, q)
+    if (opts.apiHandler && PLAIN_PATH.test(rawPath) && !routePaths.has(rawPath) && (await opts.apiHandler(req, res))) return
     const url = originFormUrl(req.url, 'gateway.local')
     if (!url) {
       sendAnthropicError(res, 400, 'invalid_request_error', 'The request target must be a path such as /v1/messages (this is not a proxy)')
