@@ -1,3 +1,4 @@
+/* global module */
 // The reliability suite (npm run test:reliability). RELIABILITY_SPEC=a,b narrows it to some files.
 module.exports = {
   extension: ['ts'],

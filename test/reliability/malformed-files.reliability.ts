@@ -166,7 +166,7 @@ describe('reliability: malformed files get a clear error naming the file, and ar
     results.malformedFiles.push({file: 'target file (YAML)', variants: cases.length, clearError: true, untouched: true})
   })
 
-  it('state database: not SQLite, truncated, corrupt pages, another program's schema: exit 2 naming state.db, never overwritten', async () => {
+  it('state database: not SQLite, truncated, corrupt pages, a foreign schema: exit 2 naming state.db, never overwritten', async () => {
     const real = home()
     // A real state database, to truncate.
     expect((await cutover(['incident', 'add', '--severity', 'minor', '--title', 'seed', '--home', real])).exitCode).to.equal(0)

@@ -308,12 +308,13 @@ describe('reliability: process faults', function () {
       const big = JSON.stringify({model: 'claude-sonnet-4-6', max_tokens: 16, messages: [{role: 'user', content: `fill the disk ${'x'.repeat(16_000)}`}]})
       let served = 0
       let sent = 0
-      let degraded: {status: string; checks: Record<string, {ok: boolean; reason?: string}>} | null = null
+      type Health = {status: string; checks: Record<string, {ok: boolean; reason?: string}>}
+      let degraded: Health | null = null
       for (let round = 0; round < 200 && !degraded; round++) {
         const answers = await Promise.all(Array.from({length: 10}, (_, i) => send(daemon, {stream: i % 2 === 0, body: i % 2 === 0 ? big.replace('"max_tokens":16', '"max_tokens":16,"stream":true') : big})))
         sent += answers.length
         served += answers.filter((a) => a.complete).length
-        const h = (await plainHttp(`${daemon.url}/gateway/health`)).json as typeof degraded
+        const h = (await plainHttp(`${daemon.url}/gateway/health`)).json as Health | undefined
         if (h?.status === 'degraded') degraded = h
       }
       expect(served, 'every request served while the disk was full').to.equal(sent)
