@@ -10,7 +10,8 @@ export default class Rehearse extends Command {
   static override description = `Run the whole cutover plan end to end in a sandbox, in about a minute.
 Creates a sandbox (a git repo holding a copy of the reference daemon's gateway/ whose history has "feat: add unified LLM Gateway", built offline; a temporary CCO_HOME whose gateway routes to a mock provider with a dummy key; the daemon started from the sandbox build), sends Claude Code-like traffic through the official SDK for the whole run, and acts as the operator: Phase 1 validation, the baseline window, gonogo -> approve -> GO, advance to Phase 2, validation, a watch of the rollback triggers, the flag-rollback drill (recovery time measured), back to Phase 2, the git rollback rehearsal, gonogo 2 -> 3, advance to Phase 3 (the proxy module removed from the sandbox repo, built, tested, restarted), validation, and the HTML report.
 Time is compressed: --time-scale plan seconds pass per second (default ${DEFAULT_TIME_SCALE}: a plan day takes ${(86_400 / DEFAULT_TIME_SCALE).toFixed(0)} s); windows never shrink below 5 s. Recovery objectives (30 s, 10 min) stay real.
-Scenarios: ${Object.values(SCENARIO_DEFS).map((s) => `${s.name}: ${s.summary}`).join(' ')}
+Scenarios:
+${Object.values(SCENARIO_DEFS).map((s) => `  ${s.name}: ${s.summary}`).join('\n')}
 Every step's evidence goes to the state store in the sandbox home. The daemon, the mock provider and the traffic are always stopped (also on failure or Ctrl-C); the sandbox is removed unless --keep.
 Exit codes: 0 the rehearsal ended as the scenario expects, 1 a step deviated (the result names it), 2 usage error.`
 
@@ -91,8 +92,13 @@ Exit codes: 0 the rehearsal ended as the scenario expects, 1 a step deviated (th
     this.log('')
     if (r.report) this.log(`Report: ${r.report}`)
     if (r.sandbox.kept && r.sandbox.root) this.log(`Sandbox kept: ${r.sandbox.root} (state ${r.sandbox.state}; target file ${r.sandbox.targetFile})`)
-    if (r.ok) this.log(ok(`✔ ${r.message}`))
-    else this.logToStderr(bad(`✖ ${r.message}`))
+    if (r.ok) {
+      this.log(ok(`✔ ${r.message}`))
+      return
+    }
+    this.logToStderr(bad(`✖ ${r.message}`))
+    if (r.sandbox.kept && r.sandbox.targetFile) this.logToStderr(`Inspect it: cutover phase status --target ${r.sandbox.targetFile}   (and cutover audit verify, cutover report, with the same --target)`)
+    else this.logToStderr(`To inspect the evidence, run it again keeping the sandbox: cutover rehearse --scenario ${r.scenario} --keep`)
   }
 
   // Typed library errors become oclif errors with their exit code and suggestions.

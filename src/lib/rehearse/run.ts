@@ -18,11 +18,13 @@ import {setMaxListeners} from 'node:events'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import {createRequire} from 'node:module'
+import {fileURLToPath, pathToFileURL} from 'node:url'
+import {Worker} from 'node:worker_threads'
 import {Listr, type ListrTask} from 'listr2'
 
 import {advancePhase, type AdvanceResult} from '../apply/index.js'
 import {approveGate, runGonogo, type GonogoResult} from '../gate/index.js'
-import {runMonitor, type LiveStatus} from '../monitor/index.js'
 import {isUp} from '../monitor/monitor.js'
 import {durationMs, loadPlaybook, type Playbook} from '../playbook/index.js'
 import {buildReport, gatherGatewayEvidence, renderHtml} from '../report/index.js'
@@ -37,6 +39,7 @@ import {isPidAlive} from '../util/process.js'
 import {findPhase, planChecks, runValidation, type ValidationReport} from '../validate/index.js'
 import {PHASE1_FLAGS, REHEARSAL_DUMMY_KEY, writeHome, writeTargetFile} from './environment.js'
 import {type MockProvider, startMockProvider} from './mock.js'
+import type {MonitorTickMessage, MonitorWorkerData} from './monitor-worker.js'
 import {checkTimeScale, compressPlaybook, type CompressedPlaybook, DEFAULT_TIME_SCALE} from './scale.js'
 import {type Scenario, SCENARIO_DEFS} from './scenarios.js'
 import {TrafficGenerator} from './traffic.js'
@@ -118,10 +121,11 @@ export class Rehearsal {
   private state: StateStore | null = null
   private mock: MockProvider | null = null
   private traffic: TrafficGenerator | null = null
-  private monitorController = new AbortController()
-  private monitorRun: Promise<unknown> | null = null
+  private monitor: Worker | null = null
+  private monitorExited: Promise<void> | null = null
+  private tickWaiters: (() => void)[] = []
   private monitorIntervalMs = 200
-  private live: LiveStatus | null = null
+  private lastTick: MonitorTickMessage | null = null
   /** Recent health samples (slot, up), for the uptime shown while a window fills. */
   private recent: {ts: number; up: boolean}[] = []
   /** Animated display (a terminal): progress lines may change often; elsewhere one every few seconds. */
@@ -176,9 +180,9 @@ export class Rehearsal {
     this.decisions.push({at: new Date().toISOString(), step: this.currentStep, kind, decision, detail})
   }
 
-  private notePid(): void {
+  private notePid(target: Target | null = this.target): void {
     try {
-      this.daemonPids.add(this.t.readPidFile({checkAlive: false}).pid)
+      if (target) this.daemonPids.add(target.readPidFile({checkAlive: false}).pid)
     } catch {
       // no PID file right now
     }
@@ -202,13 +206,13 @@ export class Rehearsal {
 
   /** Health, latency and traffic for a progress line; uptime over the last `windowMs` of samples. */
   private liveLine(windowMs?: number): string {
-    const l = this.live
+    const l = this.lastTick
     const tr = this.traffic?.stats
     const from = windowMs === undefined ? 0 : Date.now() - windowMs
     const inWindow = this.recent.filter((x) => x.ts >= from)
     const up = inWindow.filter((x) => x.up).length
     const parts = [inWindow.length > 0 ? `uptime ${((up * 100) / inWindow.length).toFixed(1)}% (${up}/${inWindow.length} samples${windowMs === undefined ? '' : ' in the window'})` : 'no samples yet']
-    if (l?.tick.metrics) parts.push(`avg latency ${l.tick.metrics.avg_latency_ms === null ? '-' : `${Math.round(l.tick.metrics.avg_latency_ms)} ms`}`)
+    if (l && l.avgLatencyMs !== null) parts.push(`avg latency ${Math.round(l.avgLatencyMs)} ms`)
     if (tr) parts.push(`traffic ${tr.ok} ok / ${tr.failed} failed`)
     return parts.join(', ')
   }
@@ -238,6 +242,7 @@ export class Rehearsal {
   }
 
   private async gonogo(from: number, expect: string[]): Promise<GonogoResult> {
+    await this.nextTick()
     const result = await runGonogo({playbook: this.playbook, playbookFile: this.playbookFile, state: this.s, target: this.t, from, to: from + 1})
     const failing = result.criteria.filter((c) => c.outcome !== 'pass' && !(c.approval && result.verdict === 'AWAITING_APPROVAL'))
     this.decide('gate', result.verdict, `gate ${from} -> ${from + 1}: ${result.summary.split('\n')[0]}`)
@@ -254,6 +259,7 @@ export class Rehearsal {
   }
 
   private async advance(to: number, opts: {force?: string} = {}): Promise<AdvanceResult> {
+    await this.nextTick()
     const result = await advancePhase({
       playbook: this.playbook,
       playbookFile: this.playbookFile,
@@ -367,22 +373,68 @@ export class Rehearsal {
     // The monitor samples fast enough for the shortest gate window to hold its minimum samples.
     const shortest = Math.min(...this.playbook.gates.flatMap((g) => g.criteria.filter((c) => c.metric === 'uptime' && c.window !== 'phase').map((c) => durationMs(c.window) / (c.min_samples + 10))))
     this.monitorIntervalMs = Math.max(100, Math.min(1000, Math.floor(Number.isFinite(shortest) ? shortest : 1000)))
-    this.monitorRun = runMonitor(this.t, this.s, {
-      intervalMs: this.monitorIntervalMs,
-      probeEvery: Math.max(1, Math.round(2000 / this.monitorIntervalMs)),
-      signal: this.monitorController.signal,
-      onTick: (live) => {
-        this.live = live
-        if (this.firstSampleAt === null) this.firstSampleAt = live.tick.ts
-        const up = isUp(live.tick.health.status)
-        if (!up) this.lastDownAt = live.tick.ts + this.monitorIntervalMs
-        this.recent.push({ts: live.tick.ts, up})
-        if (this.recent.length > 5000) this.recent.splice(0, this.recent.length - 5000)
-      },
-    }).catch(() => undefined)
+    await this.startMonitor()
     this.traffic = new TrafficGenerator({gatewayUrl: () => this.gatewayUrlOrNull(), apiKey: REHEARSAL_DUMMY_KEY})
     this.traffic.start()
     return `daemon pid ${pid?.pid} (gateway port ${pid?.gateway_port}, proxy port ${pid?.proxy_port ?? '-'}) from ${sandbox.repo}; mock ${this.mock.url}; monitor every ${this.monitorIntervalMs} ms; time scale ${this.timeScale} (1 plan day = ${secs(86_400_000 / this.timeScale)})`
+  }
+
+  /** Start the monitor worker and wait for its first sample. */
+  private async startMonitor(): Promise<void> {
+    const here = fileURLToPath(import.meta.url)
+    const ext = path.extname(here)
+    const data: MonitorWorkerData = {spec: this.spec!, stateFile: this.s.file, actor: ACTOR, intervalMs: this.monitorIntervalMs, probeEvery: Math.max(1, Math.round(2000 / this.monitorIntervalMs))}
+    const entry = path.join(path.dirname(here), `monitor-worker${ext}`)
+    let worker: Worker
+    if (ext === '.ts') {
+      // From the sources (bin/dev.js, tsx, mocha): a worker does not inherit the TypeScript loader; register it first.
+      const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href
+      const boot = `import(${JSON.stringify(tsxApi)}).then((api) => { (api.register ?? api.default.register)(); return import(${JSON.stringify(pathToFileURL(entry).href)}) })`
+      worker = new Worker(boot, {eval: true, workerData: data})
+    } else {
+      worker = new Worker(entry, {workerData: data})
+    }
+    this.monitor = worker
+    let failure: Error | null = null
+    this.monitorExited = new Promise((resolve) => worker.once('exit', () => resolve()))
+    worker.on('error', (error) => (failure = error))
+    worker.on('message', (message: MonitorTickMessage) => {
+      if (message.type !== 'tick') return
+      this.lastTick = message
+      if (this.firstSampleAt === null) this.firstSampleAt = message.ts
+      const up = isUp(message.status)
+      if (!up) this.lastDownAt = message.ts + this.monitorIntervalMs
+      this.recent.push({ts: message.ts, up})
+      if (this.recent.length > 5000) this.recent.splice(0, this.recent.length - 5000)
+      for (const wake of this.tickWaiters.splice(0)) wake()
+    })
+    await this.nextTick(15_000)
+    if (this.firstSampleAt === null) throw new Deviation(`the monitor did not take a sample within 15 s${failure ? `: ${(failure as Error).message}` : ''}`)
+  }
+
+  /** Resolves just after the monitor's next sample (gates are evaluated right after one, not in a gap). */
+  private nextTick(timeoutMs = 2000): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs)
+      const wake = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+      function done() {
+        resolve()
+      }
+      this.tickWaiters.push(wake)
+    })
+  }
+
+  private async stopMonitor(): Promise<void> {
+    const worker = this.monitor
+    if (!worker) return
+    this.monitor = null
+    worker.postMessage('stop')
+    const timer = setTimeout(() => void worker.terminate(), 5000)
+    await this.monitorExited
+    clearTimeout(timer)
   }
 
   private gatewayUrlOrNull(): string | null {
@@ -407,8 +459,10 @@ export class Rehearsal {
     const scratch = StateStore.open(defaultStatePath(home), {actor: ACTOR})
     try {
       const start = await runDaemonAction(target, 'start')
+      this.notePid(target)
       if (!start.ok) throw new Deviation(`the disposable daemon did not start: ${start.stderr.split('\n').slice(-3).join(' | ')}`)
       const result = await flagRollback({target, state: scratch, reason: 'rehearsal: flag rollback rehearsed on a disposable daemon before gate 1 -> 2'})
+      this.notePid(target)
       const rec = this.s.recordRollback({
         kind: 'flag-rehearsal',
         outcome: result.outcome,
@@ -554,7 +608,7 @@ export class Rehearsal {
     this.decide('fault', 'injected', `kill -9 ${before.pid} (the daemon)`)
     task.output = `killed daemon pid ${before.pid}; waiting for the monitor to see it down`
     const deadline = Date.now() + 15_000
-    while (!(this.lastDownAt > killedAt && this.live && !isUp(this.live.tick.health.status))) {
+    while (!(this.lastDownAt > killedAt && this.lastTick && !isUp(this.lastTick.status))) {
       this.checkAborted()
       if (Date.now() > deadline) throw new Deviation('the monitor did not record the daemon as down within 15 s of kill -9')
       await sleep(50, this.signal)
@@ -567,7 +621,7 @@ export class Rehearsal {
     this.notePid()
     if (!start.ok) throw new Deviation(`daemon start after the crash failed: ${start.stderr.split('\n').slice(-3).join(' | ')}`)
     const upDeadline = Date.now() + 20_000
-    while (!(this.live && isUp(this.live.tick.health.status) && this.live.tick.ts > killedAt)) {
+    while (!(this.lastTick && isUp(this.lastTick.status) && this.lastTick.ts > killedAt)) {
       this.checkAborted()
       if (Date.now() > upDeadline) throw new Deviation('the gateway did not answer healthy within 20 s of daemon start')
       await sleep(50, this.signal)
@@ -637,16 +691,19 @@ export class Rehearsal {
       : this.opts.keep && this.sandbox
         ? path.join(this.sandbox.root, 'report.html')
         : path.join(os.tmpdir(), `cutover-rehearsal-${this.scenario.name}-${stamp}.html`)
-    writeFileAtomic(file, renderHtml(report), {mode: 0o644})
+    try {
+      writeFileAtomic(file, renderHtml(report), {mode: 0o644})
+    } catch (error) {
+      throw new Error(`cannot write the report to ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; pass a writable path with --report FILE`)
+    }
     this.reportPath = file
     return file
   }
 
   /** Stop everything this rehearsal started. Never throws. */
   async cleanup(): Promise<number[]> {
-    this.monitorController.abort()
     await this.traffic?.stop().catch(() => undefined)
-    await this.monitorRun?.catch(() => undefined)
+    await this.stopMonitor()
     await this.gitRehearsal?.catch(() => undefined)
     for (const {target} of [...this.extraHomes, ...(this.target ? [{home: this.target.home, target: this.target}] : [])]) {
       try {
@@ -684,6 +741,7 @@ export class Rehearsal {
       }
     }
     killSandboxProcesses(this.sandbox?.root)
+    void this.monitor?.terminate()
     try {
       this.state?.close()
     } catch {
