@@ -2,7 +2,8 @@ import {expect} from 'chai'
 import fs from 'node:fs'
 import path from 'node:path'
 
-import type {Decision, RehearsalResult} from '../../src/lib/rehearse/index.js'
+import {defaultPlaybookPath, loadPlaybook} from '../../src/lib/playbook/index.js'
+import {compressPlaybook, type Decision, type RehearsalResult} from '../../src/lib/rehearse/index.js'
 import {defaultStatePath, StateStore} from '../../src/lib/state/store.js'
 import {isPidAlive} from '../../src/lib/util/process.js'
 import {built, cutover, parseJson} from '../fixtures/apply/harness.js'
@@ -36,6 +37,23 @@ async function rehearse(args: string[]): Promise<{exitCode: number; result: Rehe
   const result = parseJson<RehearsalResult>(run)
   return {exitCode: run.exitCode, result}
 }
+
+describe('rehearse: time compression of the seed playbook (in memory)', () => {
+  it('divides plan-time windows by the scale, floors short ones at 5 s, and keeps recovery objectives real', async () => {
+    const source = await loadPlaybook(defaultPlaybookPath())
+    const {playbook, durations} = compressPlaybook(source, 21_600)
+    const gate12 = playbook.gates.find((g) => g.from === 1)!
+    expect(gate12.criteria.find((c) => c.id === 'gateway-uptime')?.window).to.equal('8s') // 2d / 21600
+    expect(playbook.gates.find((g) => g.from === 2)!.criteria.find((c) => c.id === 'gateway-uptime-4d')?.window).to.equal('16s')
+    expect(gate12.criteria.find((c) => c.id === 'team-approval')?.window).to.equal('phase')
+    const trigger = durations.find((d) => d.at === 'rollback_triggers[streaming-failures].window')!
+    expect(trigger).to.include({planned: '1h', compressed: '5s', floored: true})
+    expect(playbook.phases.find((p) => p.number === 2)?.rollback.find((r) => r.kind === 'flag')?.rto).to.equal('30s')
+    // The loaded playbook itself is untouched.
+    expect(source.gates.find((g) => g.from === 1)!.criteria.find((c) => c.id === 'gateway-uptime')?.window).to.equal('2d')
+    expect(() => compressPlaybook(source, 0.5)).to.throw(/at least 1/)
+  })
+})
 
 describe('e2e: cutover rehearse (bin/run.js; sandbox repo, mock provider, daemon, SDK traffic)', function () {
   this.timeout(RUN_TIMEOUT_MS + 30_000)
