@@ -127,6 +127,9 @@ async function main(): Promise<void> {
       autocannon({url, method: 'POST', headers: benchHeaders, body, connections: 50, duration: seconds}, (e, r) => (e ? reject(e) : resolve(r))),
     )
     const cpuPerRequestUs = ((cpuMs(gatewayPid) - cpuBefore) * 1000) / result.requests.total
+    const status = readFileSync(`/proc/${gatewayPid}/status`, 'utf8')
+    const mb = (field: string): number => Math.round(Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024)
+    console.log(`RSS after load: ${mb('VmRSS')} MB (anonymous ${mb('RssAnon')} MB, peak ${mb('VmHWM')} MB)`)
     console.log(`${passthrough ? 'pass-through' : audit ? 'audit on' : 'audit off'}${stream ? ', stream' : ''}: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms, gateway CPU ${cpuPerRequestUs.toFixed(0)} µs/request, non2xx ${result.non2xx}, errors ${result.errors}`)
   } finally {
     const exited = new Promise((r) => gateway.once('exit', r))

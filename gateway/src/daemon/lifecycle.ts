@@ -11,6 +11,16 @@ import {quarantinePidFile, readPidFile, removePidFile} from './pidfile.js'
 import {probeDaemon, type DaemonProbe} from './probe.js'
 import {isProcessAlive, sleep, waitForExit} from './process.js'
 
+/**
+ * Memory of the long-running daemon (a steady request/response load, small live heap): V8's young
+ * generation capped at 2 x 8 MB semi-spaces instead of 2 x 16 MB (a few more, equally short,
+ * scavenges), and glibc limited to 2 malloc arenas instead of 8 per core (V8's helper threads
+ * otherwise each keep an arena of freed memory). Together about 25 MB less RSS under load.
+ * An explicit MALLOC_ARENA_MAX in the environment wins.
+ */
+const DAEMON_NODE_FLAGS = ['--max-semi-space-size=8']
+const DAEMON_ENV_DEFAULTS: NodeJS.ProcessEnv = {MALLOC_ARENA_MAX: '2'}
+
 /** Where `start` and `stop` report progress (the CLI prints; tests may collect). */
 export interface LifecycleOutput {
   info(line: string): void
@@ -132,11 +142,11 @@ async function startUnlocked(home: string, out: LifecycleOutput, options: Lifecy
   let exitInfo: string | null = null
   let child
   try {
-    child = spawn(process.execPath, [ccoEntry(), 'daemon', 'run'], {
+    child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, ccoEntry(), 'daemon', 'run'], {
       detached: true,
       stdio: ['ignore', logFd, logFd],
       cwd: home,
-      env: {...process.env, CCO_HOME: home},
+      env: {...DAEMON_ENV_DEFAULTS, ...process.env, CCO_HOME: home},
     })
   } finally {
     closeSync(logFd)

@@ -273,13 +273,21 @@ export class BodyPartCache {
   }
 }
 
-/** The stored form of a request body: redacted text, and the large values cut out into parts when a cache is given. */
-export function storedRequestBody(
+/**
+ * A request body taken apart for storage, without holding on to the client's buffer: the text
+ * between the large values (not yet redacted) and the cached parts. Built when the record is
+ * queued, so the 20-100 KB body can be freed at once instead of living (and being promoted by
+ * the GC, its memory held until a full collection) until the writer's next flush; the redaction
+ * and the rest of the work stay in the writer.
+ */
+export type SplitRequestBody = {pieces: string[]; parts: BodyPart[]} | {whole: Buffer}
+
+export function splitRequestBody(
   body: Buffer,
   maxBodyChars: number,
   cache?: BodyPartCache,
   knownFields?: ReadonlyMap<string, readonly [number, number]>,
-): {text: string; parts: PartRef[] | null} {
+): SplitRequestBody {
   if (cache && body.length >= PART_MIN_BYTES && body.length <= maxBodyChars) {
     const fields = knownFields ?? scanTopLevel(body)?.fields
     const spans = fields
@@ -288,23 +296,47 @@ export function storedRequestBody(
           .sort((a, b) => a[0] - b[0])
       : []
     if (spans.length > 0) {
-      let text = ''
+      const pieces: string[] = []
+      const parts: BodyPart[] = []
       let at = 0
-      let partChars = 0
-      const parts: PartRef[] = []
       for (const [start, end] of spans) {
-        text += redactSecrets(body.toString('utf8', at, start))
-        const part = cache.get(body.subarray(start, end))
-        parts.push({offset: text.length, part})
-        partChars += part.text.length
+        pieces.push(body.toString('utf8', at, start))
+        parts.push(cache.get(body.subarray(start, end)))
         at = end
       }
-      text += redactSecrets(body.toString('utf8', at))
-      // The cap applies to the whole body as it reads back; a body over it is stored whole and cut.
-      if (text.length + partChars <= maxBodyChars) return {text, parts}
+      pieces.push(body.toString('utf8', at))
+      return {pieces, parts}
     }
   }
-  return {text: clipBody(redactSecrets(body.toString('utf8')), maxBodyChars), parts: null}
+  return {whole: body}
+}
+
+/** The stored form of a split body: redacted text, with the parts cut out when there are any. */
+export function renderRequestBody(split: SplitRequestBody, maxBodyChars: number): {text: string; parts: PartRef[] | null} {
+  if ('whole' in split) return {text: clipBody(redactSecrets(split.whole.toString('utf8')), maxBodyChars), parts: null}
+  let text = ''
+  let partChars = 0
+  const parts: PartRef[] = []
+  for (let i = 0; i < split.parts.length; i++) {
+    text += redactSecrets(split.pieces[i]!)
+    const part = split.parts[i]!
+    parts.push({offset: text.length, part})
+    partChars += part.text.length
+  }
+  text += redactSecrets(split.pieces[split.parts.length]!)
+  if (text.length + partChars <= maxBodyChars) return {text, parts}
+  // Over the cap as it reads back: stored whole and cut (the pieces and parts joined are the redacted body).
+  return {text: clipBody(restoreRequestBody(text, JSON.stringify(parts.map((p, i) => [p.offset, i])), (i) => split.parts[i]?.text), maxBodyChars), parts: null}
+}
+
+/** The stored form of a request body: redacted text, and the large values cut out into parts when a cache is given. */
+export function storedRequestBody(
+  body: Buffer,
+  maxBodyChars: number,
+  cache?: BodyPartCache,
+  knownFields?: ReadonlyMap<string, readonly [number, number]>,
+): {text: string; parts: PartRef[] | null} {
+  return renderRequestBody(splitRequestBody(body, maxBodyChars, cache, knownFields), maxBodyChars)
 }
 
 /** The body as stored, with its parts spliced back in (`partText` looks a part up by id). */
@@ -321,9 +353,15 @@ export function restoreRequestBody(text: string, partsJson: string | null, partT
 }
 
 /** Builds the stored row: derived timings, the usage the cost is based on, redacted text fields. */
-export function toAuditRow(record: RequestRecord, cost: CostResult, policy: BodyPolicy, parts?: BodyPartCache): AuditRow {
+export function toAuditRow(record: RequestRecord, cost: CostResult, policy: BodyPolicy, parts?: BodyPartCache, split?: SplitRequestBody): AuditRow {
   const u = cost.usage
-  const request = policy.logRequestBodies && record.request_body !== undefined ? storedRequestBody(record.request_body, policy.maxBodyChars, parts, record.request_body_fields) : null
+  const request = !policy.logRequestBodies
+    ? null
+    : split
+      ? renderRequestBody(split, policy.maxBodyChars)
+      : record.request_body !== undefined
+        ? storedRequestBody(record.request_body, policy.maxBodyChars, parts, record.request_body_fields)
+        : null
   const responseBody = policy.logResponseBodies && record.response_body !== undefined ? clipBody(redactSecrets(record.response_body), policy.maxBodyChars) : null
   return {
     request_id: redactSecrets(String(record.request_id)),
@@ -799,6 +837,8 @@ export interface AuditWriterOptions extends BodyPolicy {
 interface PendingItem {
   record: RequestRecord
   cost: CostResult
+  /** The request body taken apart at enqueue (the record then carries no body). */
+  split?: SplitRequestBody
   row?: AuditRow
 }
 
@@ -883,16 +923,26 @@ export class AuditWriter {
       this.dropped++
       return
     }
-    // Bodies that will not be stored are not kept alive in the queue (a 20-100 KB buffer per queued request).
-    if ((record.request_body !== undefined && !this.opts.logRequestBodies) || (record.response_body !== undefined && !this.opts.logResponseBodies)) {
-      record = {
-        ...record,
-        request_body: this.opts.logRequestBodies ? record.request_body : undefined,
-        request_body_fields: this.opts.logRequestBodies ? record.request_body_fields : undefined,
-        response_body: this.opts.logResponseBodies ? record.response_body : undefined,
+    // The queue must not keep request bodies alive (a 20-100 KB buffer per queued request): an unlogged
+    // one is dropped, a logged one is taken apart now (its large values are cached parts).
+    let split: SplitRequestBody | undefined
+    if (record.request_body !== undefined && this.opts.logRequestBodies) {
+      try {
+        split = splitRequestBody(record.request_body, this.opts.maxBodyChars, this.parts, record.request_body_fields)
+      } catch {
+        // Left to the writer, which counts a record it cannot handle.
       }
     }
-    this.queue.push({record, cost})
+    if (record.request_body !== undefined || record.request_body_fields !== undefined || (record.response_body !== undefined && !this.opts.logResponseBodies)) {
+      record = {
+        ...record,
+        request_body: split ? undefined : record.request_body,
+        request_body_fields: undefined,
+        response_body: this.opts.logResponseBodies ? record.response_body : undefined,
+      }
+      if (!this.opts.logRequestBodies) record.request_body = undefined
+    }
+    this.queue.push(split ? {record, cost, split} : {record, cost})
     if (this.queue.length > this.opts.maxPending) {
       const excess = this.queue.length - this.opts.maxPending
       this.queue.splice(0, excess)
@@ -944,14 +994,14 @@ export class AuditWriter {
       const items = this.queue.slice(0, take)
       let rows: AuditRow[]
       try {
-        rows = items.map((item) => (item.row ??= toAuditRow(item.record, item.cost, this.opts, this.parts)))
+        rows = items.map((item) => (item.row ??= toAuditRow(item.record, item.cost, this.opts, this.parts, item.split)))
       } catch (err) {
         // A record the row builder cannot handle is dropped alone; the rest proceed.
         rows = []
         const keep: PendingItem[] = []
         for (const item of items) {
           try {
-            item.row ??= toAuditRow(item.record, item.cost, this.opts, this.parts)
+            item.row ??= toAuditRow(item.record, item.cost, this.opts, this.parts, item.split)
             keep.push(item)
             rows.push(item.row)
           } catch {
