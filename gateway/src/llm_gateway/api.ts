@@ -872,7 +872,9 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       return undefined
     }
     if (r.kind === 'too_large') {
-      res.setHeader('connection', 'close')
+      // Read and drop the rest (bounded by the server's request timeout): closing with unread bytes resets the
+      // connection, and the reset discards this answer on the client's side before it reads it.
+      req.resume()
       sendError(res, ex, 413, 'request_too_large', `request body exceeds the gateway limit of ${maxBodyBytes} bytes (llmGateway.server.maxBodyBytes)`)
       return undefined
     }
