@@ -171,7 +171,7 @@ describe('reliability: hostile and malformed input to every listener', function 
       fc.asyncProperty(methods, fuzzPath, fuzzHeaders, fc.option(fc.string({maxLength: 500})), async (method, path, headers, body) => {
         const r = await hit(controlPort, {method, path, headers, ...(body !== null && method !== 'GET' && method !== 'HEAD' ? {body} : {})})
         tally.count(r.status)
-        if (method === 'GET' && new URL(path, 'http://x').pathname === '/daemon/status') return void expect(r.status).to.equal(200)
+        if (method === 'GET' && path.split('?')[0] === '/daemon/status') return void expect(r.status).to.equal(200)
         expect(r.status, `${method} ${path}: ${r.error ?? ''}`).to.be.within(400, 499)
         if (method !== 'HEAD') expect(isErrorJson(r.text), `${method} ${path}: ${r.text.slice(0, 200)}`).to.equal(true)
       }),
@@ -319,7 +319,7 @@ describe('reliability: hostile and malformed input to every listener', function 
     })
 
     it('oversized bodies: declared or streamed past the limit -> 413 request_too_large, early, in the envelope', async () => {
-      const declared = await rawRequest(daemon.gatewayPort, [`POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${100 * 1024 * 1024}\r\n\r\n{`], {timeoutMs: 10_000, end: false})
+      const declared = await rawRequest(daemon.gatewayPort, [`POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${100 * 1024 * 1024}\r\n\r\n{`], {timeoutMs: 3000, end: false})
       tally.count(declared.status)
       expect(declared.status).to.equal(413)
       expect(isAnthropicEnvelope(declared.body), declared.body).to.equal(true)

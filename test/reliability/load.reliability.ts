@@ -44,7 +44,7 @@ describe('reliability: load and soak through the daemon', function () {
     await Promise.all(Array.from({length: CONCURRENCY}, (_, n) => worker(n)))
     clearInterval(sampler)
     clients.destroy()
-    answers.push(...soaked)
+    for (const a of soaked) answers.push(a) // (no spread: tens of thousands of answers)
 
     const failures = answers.filter((a) => !a.complete)
     const total = answers.length
@@ -71,7 +71,7 @@ describe('reliability: load and soak through the daemon', function () {
       p99Ms: Math.round(percentile(latencies, 99) * 10) / 10,
       rssWarmMb: rssWarm,
       rssEndMb: rssEnd,
-      rssMaxMb: Math.max(...samples.map((s) => s.rss)),
+      rssMaxMb: samples.reduce((m, s) => Math.max(m, s.rss), 0),
       rssGrowthMb: Math.round((rssEnd - rssWarm) * 10) / 10,
       rssGrowthBoundMb: RSS_GROWTH_BOUND_MB,
       fdBaseline,
