@@ -153,7 +153,11 @@ export async function startGatewayServer(opts: StartGatewayOptions): Promise<Gat
     const target = req.url ?? ''
     const q = target.indexOf('?')
     const rawPath = q === -1 ? target : target.slice(0, q)
-    if (opts.apiHandler && PLAIN_PATH.test(rawPath) && !routePaths.has(rawPath) && (await opts.apiHandler(req, res))) return
+    if (opts.apiHandler && PLAIN_PATH.test(rawPath) && !routePaths.has(rawPath)) {
+      if (await opts.apiHandler(req, res)) return
+      sendAnthropicError(res, 404, 'not_found_error', `Not found: ${req.method} ${rawPath}`)
+      return
+    }
     const url = originFormUrl(req.url, 'gateway.local')
     if (!url) {
       sendAnthropicError(res, 400, 'invalid_request_error', 'The request target must be a path such as /v1/messages (this is not a proxy)')
