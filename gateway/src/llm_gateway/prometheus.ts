@@ -2,7 +2,7 @@
  * Prometheus metrics for one gateway instance (a fresh prom-client Registry, never the global
  * default, so two gateways in one process or in tests never share counters).
  */
-import {Counter, Gauge, Histogram, Registry, collectDefaultMetrics} from 'prom-client'
+import {Counter, Gauge, Registry, collectDefaultMetrics} from 'prom-client'
 import type {CostResult} from './cost.js'
 import type {RequestRecord} from './record.js'
 
@@ -17,16 +17,124 @@ const NONE = 'none'
 /** Error types that mean the upstream itself failed (as opposed to the client or a bad request). */
 const PROVIDER_FAILURE_TYPES = new Set(['api_error', 'overloaded_error', 'timeout_error', 'stream_cut', 'connection_error', 'upstream_error'])
 
+type Labels = Record<string, string>
+
+/** What prom-client's Registry reads from a metric (its public Metric shape). */
+interface MetricSnapshot {
+  name: string
+  help: string
+  type: 'counter' | 'histogram'
+  aggregator: 'sum'
+  values: Array<{value: number; labels: Record<string, string | number>; metricName?: string}>
+}
+
+/**
+ * Per-request series without prom-client's per-call label hashing and validation (several µs per
+ * request for the nine updates a record makes): a series is looked up once per label set and then
+ * updated directly; prom-client still renders the exposition (these are registered as custom
+ * metrics, the public Metric interface: name, help, type, get()).
+ */
+class FastCounter {
+  readonly type = 'counter' as const
+  readonly aggregator = 'sum' as const
+  private readonly series = new Map<string, {labels: Labels; value: number}>()
+
+  constructor(readonly name: string, readonly help: string, registry: Registry) {
+    registry.registerMetric(this as never)
+  }
+
+  /** The series for a label set (`key` must identify it; created at 0). */
+  at(key: string, labels: Labels): {value: number} {
+    let s = this.series.get(key)
+    if (!s) this.series.set(key, (s = {labels, value: 0}))
+    return s
+  }
+
+  async get(): Promise<MetricSnapshot> {
+    return {name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: [...this.series.values()].map((s) => ({value: s.value, labels: s.labels}))}
+  }
+
+  reset(): void {
+    this.series.clear()
+  }
+}
+
+interface HistogramSeries {
+  labels: Labels
+  /** Per bucket (non-cumulative); the last slot is +Inf. */
+  counts: number[]
+  sum: number
+  count: number
+}
+
+class FastHistogram {
+  readonly type = 'histogram' as const
+  readonly aggregator = 'sum' as const
+  private readonly series = new Map<string, HistogramSeries>()
+
+  constructor(readonly name: string, readonly help: string, private readonly buckets: number[], registry: Registry) {
+    registry.registerMetric(this as never)
+  }
+
+  at(key: string, labels: Labels): HistogramSeries {
+    let s = this.series.get(key)
+    if (!s) this.series.set(key, (s = {labels, counts: new Array<number>(this.buckets.length + 1).fill(0), sum: 0, count: 0}))
+    return s
+  }
+
+  observe(s: HistogramSeries, value: number): void {
+    const b = this.buckets
+    let i = 0
+    while (i < b.length && value > b[i]!) i++
+    s.counts[i]!++
+    s.sum += value
+    s.count++
+  }
+
+  async get(): Promise<MetricSnapshot> {
+    const values: MetricSnapshot['values'] = []
+    for (const s of this.series.values()) {
+      let acc = 0
+      for (let i = 0; i < this.buckets.length; i++) {
+        acc += s.counts[i]!
+        values.push({metricName: `${this.name}_bucket`, labels: {...s.labels, le: this.buckets[i]!}, value: acc})
+      }
+      values.push({metricName: `${this.name}_bucket`, labels: {...s.labels, le: '+Inf'}, value: s.count})
+      values.push({metricName: `${this.name}_sum`, labels: s.labels, value: s.sum})
+      values.push({metricName: `${this.name}_count`, labels: s.labels, value: s.count})
+    }
+    return {name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values}
+  }
+
+  reset(): void {
+    this.series.clear()
+  }
+}
+
+/** Everything a record with one (provider, model, stream, status class) updates, looked up once. */
+interface SeriesBundle {
+  requests: {value: number}
+  duration: HistogramSeries
+  ttfb: HistogramSeries
+  overhead: HistogramSeries
+  tokens: Record<'input' | 'output' | 'cache_write' | 'cache_read', {value: number} | undefined>
+  cost: {value: number} | undefined
+  streamFailures: {value: number}
+  provider: string
+  model: string
+}
+
 export class GatewayPrometheus {
   readonly registry = new Registry()
   private readonly models = new Set<string>()
-  private readonly requests: Counter<'provider' | 'model' | 'status_class' | 'stream'>
-  private readonly duration: Histogram<'provider' | 'model' | 'stream'>
-  private readonly ttfb: Histogram<'provider' | 'model' | 'stream'>
-  private readonly overhead: Histogram<'provider'>
-  private readonly tokens: Counter<'provider' | 'model' | 'type'>
-  private readonly cost: Counter<'provider' | 'model'>
-  private readonly streamFailures: Counter<'provider'>
+  private readonly bundles = new Map<string, SeriesBundle>()
+  private readonly requests: FastCounter
+  private readonly duration: FastHistogram
+  private readonly ttfb: FastHistogram
+  private readonly overhead: FastHistogram
+  private readonly tokens: FastCounter
+  private readonly cost: FastCounter
+  private readonly streamFailures: FastCounter
   private readonly auditRecords: Counter
   private readonly auditWriteErrors: Counter
   private readonly providerUp: Gauge<'provider'>
@@ -37,19 +145,20 @@ export class GatewayPrometheus {
   constructor(opts: {version: string; providers: string[]; processMetrics?: boolean; providerUpFromRecords?: boolean}) {
     this.providerUpFromRecords = opts.providerUpFromRecords !== false
     const registers = [this.registry]
-    this.requests = new Counter({name: 'gateway_requests_total', help: 'Requests that reached the gateway API, by outcome.', labelNames: ['provider', 'model', 'status_class', 'stream'], registers})
-    this.duration = new Histogram({name: 'gateway_request_duration_seconds', help: 'Time from request received to response finished.', labelNames: ['provider', 'model', 'stream'], buckets: DURATION_BUCKETS, registers})
-    this.ttfb = new Histogram({name: 'gateway_ttfb_seconds', help: 'Time from request received to the first byte sent to the client.', labelNames: ['provider', 'model', 'stream'], buckets: TTFB_BUCKETS, registers})
-    this.overhead = new Histogram({name: 'gateway_overhead_seconds', help: 'Time spent inside the gateway (not waiting on the upstream).', labelNames: ['provider'], buckets: OVERHEAD_BUCKETS, registers})
-    this.tokens = new Counter({name: 'gateway_tokens_total', help: 'Tokens by type (input = uncached input, cache_write, cache_read, output).', labelNames: ['provider', 'model', 'type'], registers})
-    this.cost = new Counter({name: 'gateway_cost_usd_total', help: 'Cost in USD of priced requests (unpriced requests add nothing).', labelNames: ['provider', 'model'], registers})
-    this.streamFailures = new Counter({name: 'gateway_stream_failures_total', help: 'Streamed requests that did not complete successfully.', labelNames: ['provider'], registers})
+    const registry = this.registry
+    this.requests = new FastCounter('gateway_requests_total', 'Requests that reached the gateway API, by outcome.', registry)
+    this.duration = new FastHistogram('gateway_request_duration_seconds', 'Time from request received to response finished.', DURATION_BUCKETS, registry)
+    this.ttfb = new FastHistogram('gateway_ttfb_seconds', 'Time from request received to the first byte sent to the client.', TTFB_BUCKETS, registry)
+    this.overhead = new FastHistogram('gateway_overhead_seconds', 'Time spent inside the gateway (not waiting on the upstream).', OVERHEAD_BUCKETS, registry)
+    this.tokens = new FastCounter('gateway_tokens_total', 'Tokens by type (input = uncached input, cache_write, cache_read, output).', registry)
+    this.cost = new FastCounter('gateway_cost_usd_total', 'Cost in USD of priced requests (unpriced requests add nothing).', registry)
+    this.streamFailures = new FastCounter('gateway_stream_failures_total', 'Streamed requests that did not complete successfully.', registry)
     this.auditRecords = new Counter({name: 'gateway_audit_records_total', help: 'Rows committed to the audit log by this process.', registers})
     this.auditWriteErrors = new Counter({name: 'gateway_audit_write_errors_total', help: 'Failed audit log write attempts.', registers})
     this.providerUp = new Gauge({name: 'gateway_provider_up', help: '1 if the provider is up (the daemon feeds /gateway/health\'s provider state; standalone: its last request succeeded), else 0.', labelNames: ['provider'], registers})
     const buildInfo = new Gauge({name: 'gateway_build_info', help: 'Gateway build information.', labelNames: ['version'], registers})
     buildInfo.set({version: opts.version}, 1)
-    for (const provider of opts.providers) this.streamFailures.inc({provider}, 0)
+    for (const provider of opts.providers) this.streamFailures.at(provider, {provider})
     if (opts.processMetrics !== false) collectDefaultMetrics({register: this.registry})
   }
 
@@ -61,29 +170,54 @@ export class GatewayPrometheus {
     return model
   }
 
+  private bundle(provider: string, model: string, stream: string, statusClass: string): SeriesBundle {
+    const key = `${provider}\u0000${model}\u0000${stream}\u0000${statusClass}`
+    let b = this.bundles.get(key)
+    if (!b) {
+      const pms = `${provider}\u0000${model}\u0000${stream}`
+      b = {
+        requests: this.requests.at(key, {provider, model, status_class: statusClass, stream}),
+        duration: this.duration.at(pms, {provider, model, stream}),
+        ttfb: this.ttfb.at(pms, {provider, model, stream}),
+        overhead: this.overhead.at(provider, {provider}),
+        // Token and cost series appear on their first non-zero increment (as with prom-client's inc).
+        tokens: {input: undefined, output: undefined, cache_write: undefined, cache_read: undefined},
+        cost: undefined,
+        streamFailures: this.streamFailures.at(provider, {provider}),
+        provider,
+        model,
+      }
+      this.bundles.set(key, b)
+    }
+    return b
+  }
+
   observe(record: RequestRecord, cost: CostResult): void {
     const provider = record.provider ?? NONE
     const model = this.modelLabel(record.model_served ?? record.model_requested)
     const stream = record.stream ? 'true' : 'false'
     const statusClass = record.status >= 100 && record.status < 600 ? `${Math.floor(record.status / 100)}xx` : 'other'
-    this.requests.inc({provider, model, status_class: statusClass, stream})
-    this.duration.observe({provider, model, stream}, Math.max(0, record.done_at - record.received_at) / 1000)
-    if (record.first_byte_at !== null) this.ttfb.observe({provider, model, stream}, Math.max(0, record.first_byte_at - record.received_at) / 1000)
-    this.overhead.observe({provider}, Math.max(0, record.overhead_ms) / 1000)
+    const b = this.bundle(provider, model, stream, statusClass)
+    b.requests.value++
+    this.duration.observe(b.duration, Math.max(0, record.done_at - record.received_at) / 1000)
+    if (record.first_byte_at !== null) this.ttfb.observe(b.ttfb, Math.max(0, record.first_byte_at - record.received_at) / 1000)
+    this.overhead.observe(b.overhead, Math.max(0, record.overhead_ms) / 1000)
     const u = cost.usage
-    const tokens: Array<[string, number]> = [
-      ['input', u.input_tokens],
-      ['output', u.output_tokens],
-      ['cache_write', u.cache_creation_input_tokens],
-      ['cache_read', u.cache_read_input_tokens],
-    ]
-    for (const [type, n] of tokens) if (n > 0) this.tokens.inc({provider, model, type}, n)
-    if (cost.micros !== null && cost.micros > 0) this.cost.inc({provider, model}, cost.micros / 1_000_000)
-    if (record.stream && !record.success) this.streamFailures.inc({provider})
+    this.addTokens(b, 'input', u.input_tokens)
+    this.addTokens(b, 'output', u.output_tokens)
+    this.addTokens(b, 'cache_write', u.cache_creation_input_tokens)
+    this.addTokens(b, 'cache_read', u.cache_read_input_tokens)
+    if (cost.micros !== null && cost.micros > 0) (b.cost ??= this.cost.at(`${provider}\u0000${model}`, {provider, model})).value += cost.micros / 1_000_000
+    if (record.stream && !record.success) b.streamFailures.value++
     if (record.provider !== null && this.providerUpFromRecords) {
       if (record.success) this.providerUp.set({provider}, 1)
       else if (record.status >= 500 || (record.error_type !== null && PROVIDER_FAILURE_TYPES.has(record.error_type))) this.providerUp.set({provider}, 0)
     }
+  }
+
+  private addTokens(b: SeriesBundle, type: keyof SeriesBundle['tokens'], n: number): void {
+    if (!(n > 0)) return
+    ;(b.tokens[type] ??= this.tokens.at(`${b.provider}\u0000${b.model}\u0000${type}`, {provider: b.provider, model: b.model, type})).value += n
   }
 
   /** For health probes or the request path's provider tracker. */
