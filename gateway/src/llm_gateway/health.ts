@@ -42,6 +42,7 @@ export class ProviderHealth {
   private readonly outcomes = new Map<string, Outcomes>()
   private readonly checks = new Map<string, HealthCheck>()
   private readonly listeners: Array<(provider: string, healthy: boolean) => void> = []
+  private readonly notified = new Map<string, boolean>()
 
   constructor(
     private readonly config: GatewayConfig,
@@ -62,12 +63,16 @@ export class ProviderHealth {
     }
     this.outcomes.set(provider, o)
     if (this.listeners.length > 0) {
+      // Listeners hear changes only (this runs per request); the first outcome always counts as one.
       const healthy = this.isHealthy(provider)
-      for (const listener of this.listeners) listener(provider, healthy)
+      if (this.notified.get(provider) !== healthy) {
+        this.notified.set(provider, healthy)
+        for (const listener of this.listeners) listener(provider, healthy)
+      }
     }
   }
 
-  /** Called after every recorded outcome with the provider's resulting health. */
+  /** Called when a recorded outcome changes a provider's health (and on its first outcome). */
   onProviderChange(listener: (provider: string, healthy: boolean) => void): void {
     this.listeners.push(listener)
   }
