@@ -4,7 +4,9 @@
  * Measures the reference gateway against the direct path to the mock provider and
  * against a minimal ideal pass-through (the floor for a Node gateway), in alternation:
  * non-streaming latency at concurrency 1, throughput and p99 at concurrency 50,
- * streaming time-to-first-byte and total, and the gateway's RSS after load.
+ * streaming time-to-first-byte and total, and the gateway's RSS after load. The CPU time each process
+ * under test spends per request at concurrency 50 is reported too: on a shared machine it moves far
+ * less than req/s. The load generator pins itself to core 1 (with the mock) and each target to core 0.
  * Runs the gateway twice: audit log off, and audit log on with bodies logged.
  * Prints a table and writes bench/results/gateway.json.
  *
@@ -93,11 +95,17 @@ async function streams(base: string, body: string, n: number, dispatcher: Agent)
   return {ttfbP50: median(ttfb), totalP50: median(total)}
 }
 
-function concurrent(base: string, body: string, seconds: number): Promise<{rps: number; p99: number; errors: number; non2xx: number}> {
+/** user + system CPU time of a process, ms (from /proc/PID/stat, in clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
+
+function concurrent(base: string, body: string, seconds: number): Promise<{rps: number; p99: number; errors: number; non2xx: number; total: number}> {
   return new Promise((resolve, reject) => {
     autocannon(
       {url: `${base}/v1/messages?beta=true`, method: 'POST', headers, body, connections: 50, duration: seconds},
-      (error, result) => (error ? reject(error) : resolve({rps: result.requests.average, p99: result.latency.p99, errors: result.errors, non2xx: result.non2xx})),
+      (error, result) => (error ? reject(error) : resolve({rps: result.requests.average, p99: result.latency.p99, errors: result.errors, non2xx: result.non2xx, total: result.requests.total})),
     )
   })
 }
@@ -169,8 +177,8 @@ async function main() {
   const targets = [direct, passthrough, gatewayOff, gatewayOn]
   const jsonBody = claudeCodeBody(false)
   const streamBody = claudeCodeBody(true)
-  const samples = new Map<string, {p50: number[]; p99: number[]; rps: number[]; c50p99: number[]; ttfb: number[]; total: number[]; errors: number}>()
-  for (const t of targets) samples.set(t.name, {p50: [], p99: [], rps: [], c50p99: [], ttfb: [], total: [], errors: 0})
+  const samples = new Map<string, {p50: number[]; p99: number[]; rps: number[]; c50p99: number[]; cpu: number[]; ttfb: number[]; total: number[]; errors: number}>()
+  for (const t of targets) samples.set(t.name, {p50: [], p99: [], rps: [], c50p99: [], cpu: [], ttfb: [], total: [], errors: 0})
   const dispatcher = new Agent({connections: 4, keepAliveTimeout: 30_000})
   try {
     // Warm up every path (JIT, connection pools).
@@ -181,7 +189,11 @@ async function main() {
         const lat = await sequentialLatency(t.url, jsonBody, c1Requests, dispatcher)
         s.p50.push(lat.p50)
         s.p99.push(lat.p99)
+        // CPU time of the process under test per request (for direct: the mock's): steadier than req/s on a shared machine.
+        const cpuPid = t.pid ?? mock.pid
+        const cpuBefore = cpuPid ? cpuMs(cpuPid) : 0
         const load = await concurrent(t.url, jsonBody, c50Seconds)
+        if (cpuPid && load.total > 0) s.cpu.push(((cpuMs(cpuPid) - cpuBefore) * 1000) / load.total)
         s.rps.push(load.rps)
         s.c50p99.push(load.p99)
         s.errors += load.errors + load.non2xx
@@ -214,6 +226,7 @@ async function main() {
         c50_rps: Math.round(median(s.rps)),
         c50_share_of_passthrough: +(median(s.rps) / passthroughRps).toFixed(2),
         c50_p99_ms: median(s.c50p99),
+        c50_cpu_us_per_request: s.cpu.length ? Math.round(median(s.cpu)) : null,
         stream_ttfb_p50_ms: +median(s.ttfb).toFixed(3),
         added_stream_ttfb_ms: +(median(s.ttfb) - directTtfb).toFixed(3),
         stream_total_p50_ms: +median(s.total).toFixed(3),
@@ -227,8 +240,8 @@ async function main() {
       settings: {rounds, c50Seconds, c1Requests, streamCount, rssRequests, body_bytes: jsonBody.length},
       rows,
     }
-    console.table(rows.map(({target, c1_p50_ms, c1_p99_ms, added_c1_p50_ms, c50_rps, c50_share_of_passthrough, c50_p99_ms, stream_ttfb_p50_ms, added_stream_ttfb_ms, rss_mb_after_load}) => ({
-      target, c1_p50_ms, c1_p99_ms, added_c1_p50_ms, c50_rps, share: c50_share_of_passthrough, c50_p99_ms, ttfb_ms: stream_ttfb_p50_ms, added_ttfb_ms: added_stream_ttfb_ms, rss_mb: rss_mb_after_load,
+    console.table(rows.map(({target, c1_p50_ms, c1_p99_ms, added_c1_p50_ms, c50_rps, c50_share_of_passthrough, c50_p99_ms, c50_cpu_us_per_request, stream_ttfb_p50_ms, added_stream_ttfb_ms, rss_mb_after_load}) => ({
+      target, c1_p50_ms, c1_p99_ms, added_c1_p50_ms, c50_rps, share: c50_share_of_passthrough, c50_p99_ms, cpu_us: c50_cpu_us_per_request, ttfb_ms: stream_ttfb_p50_ms, added_ttfb_ms: added_stream_ttfb_ms, rss_mb: rss_mb_after_load,
     })))
     mkdirSync(path.join(repo, 'bench', 'results'), {recursive: true})
     const out = path.join(repo, 'bench', 'results', 'gateway.json')

@@ -76,12 +76,17 @@ export interface FileLogger extends Logger {
 }
 
 /**
- * Appends to `file` (created 0600). Lines logged during one turn of the event loop are written
- * together with one synchronous write just after it (setImmediate), so a busy request path costs
- * one write per turn instead of one per line; order is kept. A line is on disk before the next
- * I/O turn, so a crash loses at most the lines of the turn it crashed in; process exit and
- * close() write what is pending.
+ * Appends to `file` (created 0600). Lines are collected and written together with one synchronous
+ * write: right after the current event-loop turn (setImmediate) normally, and at most LOG_FLUSH_MS
+ * after the first pending line while the log is busy (over BUSY_LINES_PER_SECOND: request traffic
+ * logs two lines per request), so a busy gateway makes a few writes a second instead of one per
+ * line; order is kept. A kill -9 loses at most the pending lines (one turn, or LOG_FLUSH_MS when
+ * busy); process exit, an uncaught exception (run.ts) and close() write what is pending.
  */
+const LOG_FLUSH_MS = 25
+const LOG_FLUSH_BYTES = 64 * 1024
+const BUSY_LINES_PER_SECOND = 200
+
 export function openFileLogger(file: string): FileLogger {
   let fd: number | null = openSync(file, 'a', 0o600)
   let pending: string[] = []
@@ -91,6 +96,7 @@ export function openFileLogger(file: string): FileLogger {
     if (pending.length === 0 || fd === null) return
     const text = pending.length === 1 ? pending[0]! : pending.join('')
     pending = []
+    pendingBytes = 0
     try {
       writeSync(fd, text)
     } catch {
@@ -98,12 +104,25 @@ export function openFileLogger(file: string): FileLogger {
     }
   }
   process.on('exit', writePending)
+  let pendingBytes = 0
+  // Lines in the current one-second window: only a busy log (request traffic) waits LOG_FLUSH_MS.
+  let windowStart = 0
+  let windowLines = 0
   const sink: LogSink = (line) => {
     if (fd === null) return
     pending.push(line)
-    if (!scheduled) {
+    pendingBytes += line.length
+    const now = Date.now()
+    if (now - windowStart >= 1000) {
+      windowStart = now
+      windowLines = 0
+    }
+    windowLines++
+    if (pendingBytes >= LOG_FLUSH_BYTES) writePending()
+    else if (!scheduled) {
       scheduled = true
-      setImmediate(writePending)
+      if (windowLines > BUSY_LINES_PER_SECOND) setTimeout(writePending, LOG_FLUSH_MS).unref()
+      else setImmediate(writePending)
     }
   }
   return {

@@ -859,8 +859,8 @@ const DEGRADED_AFTER_ERROR_MS = 60_000
 const MAINTENANCE_INTERVAL_MS = HOUR
 
 /** Rows per transaction and time per event-loop turn of the timer's flush (see drainInSlices). */
-const SLICE_ROWS = 64
-const SLICE_MS = 2
+const SLICE_ROWS = 256
+const SLICE_MS = 3
 
 export class AuditWriter {
   private draining = false
