@@ -2,7 +2,7 @@
  * Durable SQLite audit log: one row per RequestRecord, written in batches off the request path.
  *
  * - WAL + synchronous=NORMAL: a committed batch survives `kill -9` of the process.
- * - The sink only enqueues; a timer flushes at least every `flushIntervalMs` (default 200 ms) and
+ * - The sink only enqueues; a timer flushes at least every `flushIntervalMs` (default 50 ms) and
  *   close() flushes everything, so `kill -9` loses at most the last interval.
  * - Secrets are redacted before anything is stored.
  * - Aggregate tables (`agg`, `lat`) are maintained in the same transaction as the rows, so the

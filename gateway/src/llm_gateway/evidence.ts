@@ -55,7 +55,7 @@ export interface EvidenceOptions {
   now?: () => number
   /** Reported as gateway_build_info{version}; default: gateway/package.json. */
   version?: string
-  /** Flush period of the audit writer (default 200 ms; must be <= 1000 to keep the kill -9 promise). */
+  /** Flush period of the audit writer (default 50 ms: small, short transactions; must be <= 1000 to keep the kill -9 promise). */
   flushIntervalMs?: number
   /** Body cut-off in characters (default 4 Mi). */
   maxBodyChars?: number
@@ -146,7 +146,7 @@ export function createEvidence(opts: EvidenceOptions): Evidence {
   if (typeof retention !== 'number' || !Number.isFinite(retention) || retention < 0) {
     throw new EvidenceConfigError(`audit.retentionDays must be a number of days >= 0 (0 keeps rows forever), got ${JSON.stringify(retention)}`)
   }
-  const flushIntervalMs = opts.flushIntervalMs ?? 200
+  const flushIntervalMs = opts.flushIntervalMs ?? 50
   if (!(flushIntervalMs > 0 && flushIntervalMs <= 1000)) throw new EvidenceConfigError(`flushIntervalMs must be in (0, 1000], got ${flushIntervalMs}`)
 
   const costEnabled = opts.costTracking?.enabled !== false

@@ -19,7 +19,7 @@ import {createEvidence, type Handler} from './evidence.js'
 import type {GatewayPlugin, GatewayPluginContext, GatewayRoute} from './server.js'
 
 export interface LlmGatewayPluginOptions {
-  /** Audit flush period (default 200 ms). */
+  /** Audit flush period (default 50 ms). */
   flushIntervalMs?: number
 }
 
