@@ -156,6 +156,22 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER evaluations_no_change BEFORE UPDATE ON evaluations BEGIN SELECT RAISE(ABORT, 'evaluations are append-only'); END;
   CREATE TRIGGER evaluations_no_delete BEFORE DELETE ON evaluations BEGIN SELECT RAISE(ABORT, 'evaluations are append-only'); END;
   `,
+  // 2: planned maintenance windows (cutover's own daemon restarts), excluded from availability
+  `
+  CREATE TABLE maintenance_windows (
+    id INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    ended_at TEXT,
+    reason TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    planned INTEGER NOT NULL DEFAULT 1 CHECK (planned IN (0, 1)),
+    operation_id TEXT,
+    actor TEXT NOT NULL,
+    detail TEXT
+  );
+  CREATE INDEX maintenance_by_start ON maintenance_windows (started_at);
+  CREATE TRIGGER maintenance_no_delete BEFORE DELETE ON maintenance_windows BEGIN SELECT RAISE(ABORT, 'maintenance windows are append-only'); END;
+  `,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

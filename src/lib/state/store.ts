@@ -18,6 +18,10 @@ import {
   type IncidentRecord,
   type IncidentSeverity,
   type JournalStep,
+  DEFAULT_MAINTENANCE_CAP_MS,
+  MAINTENANCE_KINDS,
+  type MaintenanceKind,
+  type MaintenanceWindow,
   type OperationLockHolder,
   type OperationRecord,
   type OperationState,
@@ -85,6 +89,16 @@ export interface StateStoreOptions {
   now?: () => Date
   /** SQLite busy timeout in ms (default 5000). */
   busyTimeoutMs?: number
+  /**
+   * A maintenance window left open (its process crashed or was killed) ends at most this long after
+   * its start when read. Default $CUTOVER_MAINTENANCE_CAP_S seconds, else 60 s.
+   */
+  maintenanceCapMs?: number
+}
+
+function maintenanceCapFromEnv(): number {
+  const seconds = Number(process.env.CUTOVER_MAINTENANCE_CAP_S)
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : DEFAULT_MAINTENANCE_CAP_MS
 }
 
 /** The state store's default location for a target home. */
@@ -134,12 +148,17 @@ export class StateStore {
   private readonly db: Database.Database
   private readonly now: () => Date
   private readonly heldLocks = new Map<string, () => void>()
+  /** See StateStoreOptions.maintenanceCapMs. */
+  readonly maintenanceCapMs: number
 
   private constructor(file: string, db: Database.Database, opts: StateStoreOptions) {
     this.file = file
     this.db = db
     this.actor = opts.actor ?? defaultActor()
     this.now = opts.now ?? (() => new Date())
+    const cap = opts.maintenanceCapMs ?? maintenanceCapFromEnv()
+    if (!(Number.isFinite(cap) && cap > 0)) throw new StateConflictError(`the maintenance window cap must be a positive number of ms, got ${cap}`)
+    this.maintenanceCapMs = cap
   }
 
   /** Open (creating if needed) the state file. A file that is not SQLite is refused, never overwritten. */
@@ -682,6 +701,104 @@ export class StateStore {
       detail: parse(row.detail),
       actor: String(row.actor),
     }))
+  }
+
+  // ---------------------------------------------------------------- maintenance windows
+
+  /**
+   * Open a maintenance window: cutover is about to take the daemon down on purpose (a journaled
+   * restart, a rollback drill, the test-gateway script). Planned windows are excluded from
+   * availability; an emergency rollback is recorded with planned = false, shown but counted.
+   */
+  beginMaintenance(input: {kind: MaintenanceKind; reason: string; planned?: boolean; operationId?: string | null; detail?: unknown; at?: Date}): MaintenanceWindow {
+    if (!MAINTENANCE_KINDS.includes(input.kind)) throw new StateConflictError(`unknown maintenance kind '${String(input.kind)}' (known: ${MAINTENANCE_KINDS.join(', ')})`)
+    if (!input.reason?.trim()) throw new StateConflictError('a maintenance window needs a reason')
+    const planned = input.planned ?? input.kind !== 'rollback'
+    return this.tx(() => {
+      const startedAt = (input.at ?? this.now()).toISOString()
+      const info = this.db
+        .prepare('INSERT INTO maintenance_windows (started_at, reason, kind, planned, operation_id, actor, detail) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(startedAt, input.reason, input.kind, planned ? 1 : 0, input.operationId ?? null, this.actor, input.detail === undefined ? null : json(input.detail))
+      const id = Number(info.lastInsertRowid)
+      this.appendTrailInTx('maintenance.begin', {window_id: id, kind: input.kind, planned, reason: input.reason, operation_id: input.operationId ?? null})
+      return this.getMaintenance(id)!
+    })
+  }
+
+  /**
+   * Close a window. It ends `graceMs` after now (the monitor needs a sample or two to see the daemon
+   * back). Closing a closed window changes nothing and returns it as it is.
+   */
+  endMaintenance(id: number, input: {graceMs?: number; outcome?: string; detail?: unknown} = {}): MaintenanceWindow {
+    const grace = input.graceMs ?? 0
+    if (!(Number.isFinite(grace) && grace >= 0)) throw new StateConflictError(`maintenance grace must be >= 0 ms, got ${grace}`)
+    return this.tx(() => {
+      const current = this.getMaintenance(id)
+      if (!current) throw new StateConflictError(`maintenance window ${id} does not exist`)
+      if (current.endedAt !== null) return current
+      const endedAt = new Date(this.now().getTime() + Math.round(grace)).toISOString()
+      const row = this.db.prepare('SELECT detail FROM maintenance_windows WHERE id = ?').get(id) as Row
+      const detail = {...(parse<Record<string, unknown> | null>(row.detail) ?? {}), ...(input.outcome ? {outcome: input.outcome} : {}), ...(input.detail === undefined ? {} : {end: input.detail}), grace_ms: Math.round(grace)}
+      this.db.prepare('UPDATE maintenance_windows SET ended_at = ?, detail = ? WHERE id = ?').run(endedAt, json(detail), id)
+      this.appendTrailInTx('maintenance.end', {window_id: id, kind: current.kind, ended_at: endedAt, grace_ms: Math.round(grace), outcome: input.outcome ?? null})
+      return this.getMaintenance(id)!
+    })
+  }
+
+  getMaintenance(id: number): MaintenanceWindow | null {
+    const row = this.db.prepare('SELECT * FROM maintenance_windows WHERE id = ?').get(id) as Row | undefined
+    return row ? this.toMaintenance(row) : null
+  }
+
+  /**
+   * Windows that overlap [from, to] (epoch ms, Date or ISO; both optional), oldest first. An open
+   * window ends at min(now, start + cap) and is flagged `unterminated` once the cap passed: a kill
+   * in the middle of a restart cannot hide the downtime that follows for longer than the cap.
+   */
+  listMaintenance(from?: number | Date | string, to?: number | Date | string, opts: {plannedOnly?: boolean} = {}): MaintenanceWindow[] {
+    const toMs = (v: number | Date | string | undefined): number | null => (v === undefined ? null : typeof v === 'number' ? v : v instanceof Date ? v.getTime() : Date.parse(v))
+    const lo = toMs(from)
+    const hi = toMs(to)
+    // Candidates by start (<= to); the end is computed (caps, open windows), so it is filtered here.
+    const rows = (hi === null
+      ? this.db.prepare('SELECT * FROM maintenance_windows ORDER BY started_at ASC, id ASC').all()
+      : this.db.prepare('SELECT * FROM maintenance_windows WHERE started_at <= ? ORDER BY started_at ASC, id ASC').all(new Date(hi).toISOString())) as Row[]
+    return rows
+      .map((row) => this.toMaintenance(row))
+      .filter((w) => (lo === null || Date.parse(w.effectiveEnd) >= lo) && (!opts.plannedOnly || w.planned))
+  }
+
+  private toMaintenance(row: Row): MaintenanceWindow {
+    const startedAt = String(row.started_at)
+    const endedAt = str(row.ended_at)
+    const start = Date.parse(startedAt)
+    const now = this.now().getTime()
+    let effectiveEnd = endedAt
+    let open = false
+    let unterminated = false
+    if (endedAt === null) {
+      if (now - start > this.maintenanceCapMs) {
+        unterminated = true
+        effectiveEnd = new Date(start + this.maintenanceCapMs).toISOString()
+      } else {
+        open = true
+        effectiveEnd = new Date(Math.max(now, start)).toISOString()
+      }
+    }
+    return {
+      id: Number(row.id),
+      kind: String(row.kind) as MaintenanceKind,
+      reason: String(row.reason),
+      planned: Number(row.planned) === 1,
+      operationId: str(row.operation_id),
+      actor: String(row.actor),
+      startedAt,
+      endedAt,
+      effectiveEnd: effectiveEnd!,
+      open,
+      unterminated,
+      detail: parse(row.detail),
+    }
   }
 
   // ---------------------------------------------------------------- audit trail

@@ -158,3 +158,33 @@ export interface OperationLockHolder {
   host: string
   acquiredAt: string
 }
+
+/**
+ * Why cutover took the daemon down on purpose. Planned kinds are excluded from availability;
+ * `rollback` (an emergency rollback) is recorded with planned = false and its downtime counts.
+ */
+export const MAINTENANCE_KINDS = ['advance-step', 'rollback-drill', 'rollback', 'validate-restart', 'rehearsal'] as const
+export type MaintenanceKind = (typeof MAINTENANCE_KINDS)[number]
+
+/** Default cap of a window nobody closed (a crash, a kill): it ends at most this long after its start when read. */
+export const DEFAULT_MAINTENANCE_CAP_MS = 60_000
+
+export interface MaintenanceWindow {
+  id: number
+  kind: MaintenanceKind
+  reason: string
+  /** Planned maintenance is excluded from availability; unplanned (an emergency rollback) is only shown. */
+  planned: boolean
+  operationId: string | null
+  actor: string
+  startedAt: string
+  /** As recorded (null while open, or when the process that opened it died). */
+  endedAt: string | null
+  /** The end used for availability: endedAt, else min(now, start + cap). */
+  effectiveEnd: string
+  /** Still open and younger than the cap: maintenance in progress. */
+  open: boolean
+  /** Open for longer than the cap (nobody closed it): capped at start + cap. */
+  unterminated: boolean
+  detail: unknown
+}
