@@ -87,11 +87,22 @@ export interface UptimeOptions {
   intervalMs: number
   windowStart?: number
   windowEnd?: number
+  /**
+   * Planned maintenance [from, to] (epoch ms, inclusive): samples and missed slots inside are
+   * neither up nor down. Only planned windows belong here; unplanned downtime always counts.
+   */
+  exclude?: readonly ExcludedSpan[]
+}
+
+export interface ExcludedSpan {
+  from: number
+  to: number
 }
 
 export interface UptimeResult {
-  /** up / (samples + missed) * 100; null without samples. */
+  /** up / (samples + missed) * 100 over the counted samples; null without counted samples. */
   uptimePct: number | null
+  /** Samples counted (those inside planned maintenance are not). */
   samples: number
   up: number
   down: number
@@ -100,6 +111,12 @@ export interface UptimeResult {
   gaps: Array<{from: number; to: number; missed: number}>
   /** First sample is within 2 intervals of windowStart (the monitor covered the whole window). */
   coversWindowStart: boolean
+  /** Samples taken inside planned maintenance, left out of both numerator and denominator. */
+  excluded: number
+  /** How much of the window planned maintenance covered (overlapping windows merged). */
+  plannedDowntimeMs: number
+  /** down + missed: the downtime that counts. */
+  unplannedDownSamples: number
 }
 
 export const UP_STATUSES: ReadonlySet<string> = new Set(['healthy', 'degraded'])
@@ -112,23 +129,53 @@ export function toEpochMs(ts: number | string | Date): number {
   return parsed
 }
 
+/** Sorted, merged spans clipped to [start, end]; empty or inverted spans are dropped. */
+export function mergeSpans(spans: readonly ExcludedSpan[], start = Number.NEGATIVE_INFINITY, end = Number.POSITIVE_INFINITY): ExcludedSpan[] {
+  const clipped = spans
+    .map((s) => ({from: Math.max(s.from, start), to: Math.min(s.to, end)}))
+    .filter((s) => Number.isFinite(s.from) && Number.isFinite(s.to) && s.to >= s.from)
+    .sort((a, b) => a.from - b.from)
+  const merged: ExcludedSpan[] = []
+  for (const s of clipped) {
+    const last = merged[merged.length - 1]
+    if (last && s.from <= last.to) last.to = Math.max(last.to, s.to)
+    else merged.push({...s})
+  }
+  return merged
+}
+
+/**
+ * Whether the sample stamped `t` falls in planned maintenance. A sample is stamped with its slot's
+ * start but taken during the slot, so it is planned when [t, t + interval) meets a span: the sample
+ * of the slot in which a restart began may already have seen the daemon down.
+ */
+export function inPlannedSpan(t: number, intervalMs: number, spans: readonly ExcludedSpan[]): boolean {
+  return spans.some((s) => t + intervalMs > s.from && t <= s.to)
+}
+
 /**
  * Uptime from periodic health samples.
  *
  * - A sample whose status is 'healthy' or 'degraded' is up; anything else (unhealthy,
  *   unreachable, error, ...) is down.
+ * - Planned maintenance (`exclude`): samples inside (see inPlannedSpan) are left out of numerator
+ *   and denominator (standard SLO practice; they are reported as `excluded` and
+ *   `plannedDowntimeMs`). Anything else that is down (a crash, a kill -9, a failing gateway) counts.
  * - Gaps: when two consecutive samples (or the last sample and windowEnd) are more than
  *   2x the interval apart, the monitor saw nothing, and "nothing seen" must not count as
- *   up. Such a gap of length g adds floor(g / interval) - 1 missed samples, counted as down.
+ *   up. Such a gap of length g has floor(g / interval) - 1 missed slots, counted as down,
+ *   except the slots that fall inside planned maintenance.
  * - The time before the first sample is not a gap: if the first sample is later than
  *   windowStart + 2 intervals, coversWindowStart is false and the caller reports the window
  *   as not elapsed (inconclusive) instead of inventing down time.
- * - uptimePct = up / (samples + missed) * 100.
+ * - uptimePct = up / (counted samples + missed) * 100.
  */
 export function computeUptime(samples: readonly HealthSample[], opts: UptimeOptions): UptimeResult {
   if (!(opts.intervalMs > 0)) throw new RangeError(`sampling interval must be positive, got ${opts.intervalMs}`)
   const start = opts.windowStart ?? Number.NEGATIVE_INFINITY
   const end = opts.windowEnd ?? Number.POSITIVE_INFINITY
+  const spans = mergeSpans(opts.exclude ?? [], start, end)
+  const planned = (t: number) => inPlannedSpan(t, opts.intervalMs, spans)
   const points = samples
     .map((s) => ({t: toEpochMs(s.ts), up: UP_STATUSES.has(s.status)}))
     .filter((p) => p.t >= start && p.t <= end)
@@ -136,20 +183,29 @@ export function computeUptime(samples: readonly HealthSample[], opts: UptimeOpti
   const gapLimit = 2 * opts.intervalMs
   const gaps: UptimeResult['gaps'] = []
   const addGap = (from: number, to: number) => {
-    if (to - from > gapLimit) gaps.push({from, to, missed: Math.floor((to - from) / opts.intervalMs) - 1})
+    if (to - from <= gapLimit) return
+    const slots = Math.floor((to - from) / opts.intervalMs) - 1
+    let missed = 0
+    for (let k = 1; k <= slots; k++) if (!planned(from + k * opts.intervalMs)) missed++
+    if (missed > 0) gaps.push({from, to, missed})
   }
   for (let i = 1; i < points.length; i++) addGap(points[i - 1]!.t, points[i]!.t)
   if (points.length > 0 && Number.isFinite(end)) addGap(points[points.length - 1]!.t, end)
-  const up = points.filter((p) => p.up).length
+  const counted = points.filter((p) => !planned(p.t))
+  const up = counted.filter((p) => p.up).length
   const missed = gaps.reduce((n, g) => n + g.missed, 0)
-  const total = points.length + missed
+  const total = counted.length + missed
   return {
-    uptimePct: points.length === 0 ? null : percentOf(up, total),
-    samples: points.length,
+    uptimePct: counted.length === 0 ? null : percentOf(up, total),
+    samples: counted.length,
     up,
-    down: points.length - up,
+    down: counted.length - up,
     missed,
     gaps,
+    // Coverage is about whether the monitor looked, so samples inside maintenance count for it.
     coversWindowStart: points.length > 0 && (!Number.isFinite(start) || points[0]!.t - start <= gapLimit),
+    excluded: points.length - counted.length,
+    plannedDowntimeMs: spans.reduce((ms, s) => ms + (s.to - s.from), 0),
+    unplannedDownSamples: counted.length - up + missed,
   }
 }

@@ -7,7 +7,7 @@
  * A source that cannot answer gives a Measurement with `error`, never an exception.
  */
 import {parseDuration} from '../evaluate/duration.js'
-import type {HealthSample} from '../evaluate/stats.js'
+import type {ExcludedSpan, HealthSample} from '../evaluate/stats.js'
 import type {Measurement, MeasureSpec} from '../evaluate/types.js'
 import {GatewaySource} from '../sources/gateway.js'
 import {redactUrl} from '../sources/http.js'
@@ -15,6 +15,7 @@ import {PrometheusSource} from '../sources/prometheus.js'
 import type {RecordsInput} from '../sources/records.js'
 import {errorMeasurement, windowOf} from '../sources/types.js'
 import type {StateStore} from '../state/store.js'
+import type {MaintenanceWindow} from '../state/types.js'
 import type {Target} from '../target/target.js'
 import {measureGatewayFromAudit} from './audit-window.js'
 import {measureRecords} from './records.js'
@@ -36,6 +37,15 @@ export interface MeasureContext {
 export interface MeasureExtras {
   params?: Record<string, unknown>
   hostLabel?: string
+}
+
+/**
+ * Planned maintenance overlapping [from, to] (cutover's own journaled restarts and drills), as
+ * spans for computeUptime, and the windows themselves for the measurement's detail.
+ */
+export function plannedMaintenance(state: StateStore, from: number, to: number): {spans: ExcludedSpan[]; windows: MaintenanceWindow[]} {
+  const windows = state.listMaintenance(from, to, {plannedOnly: true})
+  return {spans: windows.map((w) => ({from: Date.parse(w.startedAt), to: Date.parse(w.effectiveEnd)})), windows}
 }
 
 /** Health samples of the monitor within [from, to], and the sampling interval they were taken at. */
@@ -78,9 +88,11 @@ async function measureGateway(ctx: MeasureContext, spec: MeasureSpec, now: Date)
     const window = windowOf(spec, now)
     const {samples, intervalMs} = monitorHealth(ctx.state, window.start.getTime(), window.end.getTime())
     // The source wants both; with no samples it says to run the monitor.
-    const source = new GatewaySource('http://127.0.0.1', samples.length > 0 && intervalMs !== undefined ? {monitorSamples: samples, monitorIntervalMs: intervalMs} : {})
+    const maintenance = plannedMaintenance(ctx.state, window.start.getTime(), window.end.getTime())
+    const source = new GatewaySource('http://127.0.0.1', samples.length > 0 && intervalMs !== undefined ? {monitorSamples: samples, monitorIntervalMs: intervalMs, maintenance: maintenance.spans} : {})
     const m = await source.measure(spec, now)
-    return {...m, detail: {...m.detail, source: 'cutover monitor health samples'}}
+    const windows = maintenance.windows.map((w) => ({id: w.id, kind: w.kind, reason: w.reason, started_at: w.startedAt, ended_at: w.effectiveEnd, ...(w.unterminated ? {unterminated: true} : {}), ...(w.open ? {open: true} : {})}))
+    return {...m, detail: {...m.detail, source: 'cutover monitor health samples', ...(windows.length > 0 ? {maintenance_windows: windows} : {})}}
   }
   const base = gatewayBase(ctx.target)
   if (!base.url) return errorMeasurement(spec, now, base.problem ?? 'the gateway URL is unknown', {kind: 'unreachable'})

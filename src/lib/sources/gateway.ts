@@ -14,13 +14,15 @@
  *   total_cost_usd, failed_requests, streaming_requests, streaming_failures, audit_records
  *                                 as reported in summary
  *   latency_ms                    picks avg/p50/p95/p99_latency_ms by the spec's statistic
- *   uptime                        from monitor samples (see computeUptime), no HTTP call
+ *   uptime                        from monitor samples (see computeUptime), no HTTP call; samples
+ *                                 inside planned maintenance (cutover's own restarts) are left
+ *                                 out, reported as planned_downtime_s; unplanned downtime counts
  * samples = total_requests (streaming_requests for streaming_failure_rate); zero requests
  * means no data, so a quiet gateway is inconclusive rather than a pass.
  * windowElapsed is false when the gateway's data starts (`summary.since`) after the window start.
  */
 import {formatDuration} from '../evaluate/duration.js'
-import {computeUptime, percentOf, ratePerSecond, toEpochMs, type HealthSample} from '../evaluate/stats.js'
+import {computeUptime, type ExcludedSpan, percentOf, ratePerSecond, toEpochMs, type HealthSample} from '../evaluate/stats.js'
 import type {Measurement, MeasureSpec} from '../evaluate/types.js'
 import {type FetchImpl, SourceError, getJson, isRecord, parseBaseUrl} from './http.js'
 import {type MetricSource, errorMeasurement, windowOf} from './types.js'
@@ -63,6 +65,8 @@ export interface GatewaySourceOptions {
   monitorSamples?: readonly HealthSample[]
   /** The monitor's sampling interval (needed for `uptime`). */
   monitorIntervalMs?: number
+  /** Planned maintenance windows (epoch ms), excluded from `uptime`. */
+  maintenance?: readonly ExcludedSpan[]
 }
 
 type Extracted = {value: number | null; samples: number}
@@ -137,6 +141,7 @@ export class GatewaySource implements MetricSource {
   private readonly timeoutMs: number
   private readonly monitorSamples?: readonly HealthSample[]
   private readonly monitorIntervalMs?: number
+  private readonly maintenance: readonly ExcludedSpan[]
 
   constructor(baseUrl: string, opts: GatewaySourceOptions = {}) {
     this.base = parseBaseUrl(baseUrl, 'gateway')
@@ -144,6 +149,7 @@ export class GatewaySource implements MetricSource {
     this.timeoutMs = opts.timeoutMs ?? 5000
     if (opts.monitorSamples) this.monitorSamples = opts.monitorSamples
     if (opts.monitorIntervalMs !== undefined) this.monitorIntervalMs = opts.monitorIntervalMs
+    this.maintenance = opts.maintenance ?? []
   }
 
   /** GET /gateway/metrics?window=W. Throws SourceError. */
@@ -207,7 +213,7 @@ export class GatewaySource implements MetricSource {
     if (this.monitorIntervalMs === undefined || !this.monitorSamples) {
       return errorMeasurement(spec, now, 'uptime needs the monitor health samples and the sampling interval; run `cutover monitor` first')
     }
-    const result = computeUptime(this.monitorSamples, {intervalMs: this.monitorIntervalMs, windowStart: window.start.getTime(), windowEnd: window.end.getTime()})
+    const result = computeUptime(this.monitorSamples, {intervalMs: this.monitorIntervalMs, windowStart: window.start.getTime(), windowEnd: window.end.getTime(), exclude: this.maintenance})
     return {
       criterionId: spec.id,
       value: result.uptimePct,
@@ -219,6 +225,9 @@ export class GatewaySource implements MetricSource {
         up: result.up,
         down: result.down,
         missed: result.missed,
+        unplanned_down_samples: result.unplannedDownSamples,
+        excluded_samples: result.excluded,
+        planned_downtime_s: Math.round(result.plannedDowntimeMs) / 1000,
         gaps: result.gaps.map((g) => ({from: new Date(g.from).toISOString(), to: new Date(g.to).toISOString(), missed: g.missed})),
         intervalMs: this.monitorIntervalMs,
       },
