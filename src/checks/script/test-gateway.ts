@@ -2,11 +2,14 @@
  * Appendix B test-gateway.sh as a playbook `script` step: runs the zx script (with --json) against
  * the target's home and turns its exit code and JSON report into a check result. The script
  * restarts the daemon (as the plan's does) unless its args say --no-restart, so it runs alone.
+ * That restart is planned maintenance: recorded as a `validate-restart` window (excluded from
+ * availability) from the script's start until the daemon answers again after it, plus the grace.
  */
 import {createRequire} from 'node:module'
 import fs from 'node:fs'
 import path from 'node:path'
 
+import {MaintenanceTracker} from '../../lib/apply/maintenance.js'
 import type {Target} from '../../lib/target/target.js'
 import {defineCheck} from '../types.js'
 import {couldNotMeasure, errorFromException, fail, pass, tail} from '../util.js'
@@ -60,7 +63,7 @@ export const scriptTestGateway = defineCheck<Params>({
     commands: [`zx ${path.resolve(baseDir, params.script)} ${params.args.join(' ')} (CCO_HOME=${target.home})`],
     effects: params.args.includes('--no-restart') ? [] : ['restarts the daemon (cco daemon restart), as the plan script does'],
   }),
-  async run({target, params, baseDir, signal}) {
+  async run({target, params, baseDir, signal, state, phase}) {
     const script = path.resolve(baseDir, params.script)
     const expected = `${path.basename(script)} ${params.args.join(' ')} exits 0 and reports ok`
     if (!fs.existsSync(script)) {
@@ -69,13 +72,20 @@ export const scriptTestGateway = defineCheck<Params>({
     const env: Record<string, string> = {...target.commandEnv(), CCO_HOME: target.home}
     const ccoBin = ccoBinFor(target)
     if (ccoBin) env.CCO_BIN = ccoBin
+    const restarts = !params.args.includes('--no-restart')
+    const maintenance = new MaintenanceTracker(state, target, restarts ? {kind: 'validate-restart', reason: `phase ${phase} validation: ${path.basename(script)} restarts the daemon`} : null)
+    maintenance.begin({check: 'script.test_gateway'})
     let run
     try {
       const {execa} = await import('execa')
       run = await execa(process.execPath, [zxCli(), script, ...params.args], {env, extendEnv: false, reject: false, stdin: 'ignore', timeout: params.timeout, cancelSignal: signal, forceKillAfterDelay: 2000, cwd: baseDir, maxBuffer: 10_000_000})
     } catch (error) {
+      maintenance.end('failed')
       return errorFromException(error, expected, {script})
     }
+    // Passed: the daemon is back (verified, then the grace). Failed: downtime from here on counts.
+    if (run.exitCode === 0 && !run.timedOut) await maintenance.endVerified()
+    else maintenance.end('failed')
     const stdout = target.redact(String(run.stdout ?? ''))
     const stderr = target.redact(String(run.stderr ?? ''))
     let report: ScriptReport | null = null

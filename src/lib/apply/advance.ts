@@ -216,7 +216,9 @@ function base(opts: AdvanceOptions, from: number, to: number): Omit<AdvanceResul
 }
 
 function runContext(opts: AdvanceOptions, validator: PhaseValidator, playbookDir: string, phase: number, preHead: string | null, phaseCommits: string[], log: (l: string) => void): RunContext {
-  return {target: opts.target, playbook: opts.playbook, playbookDir, state: opts.state, phase, validator, preHead, phaseCommits, log}
+  // The advance's daemon restarts are planned, journaled maintenance: excluded from availability.
+  const maintenance = {kind: 'advance-step' as const, reason: `phase advance to phase ${phase}`}
+  return {target: opts.target, playbook: opts.playbook, playbookDir, state: opts.state, phase, validator, preHead, phaseCommits, log, maintenance}
 }
 
 async function continuePending(opts: AdvanceOptions, pending: PendingOperation<AdvanceParams>, validator: PhaseValidator, log: (l: string) => void): Promise<AdvanceResult> {

@@ -9,3 +9,5 @@ export {defaultValidator, describeValidation, essentialValidator, overallOutcome
 export type {CheckResult, PhaseValidation, PhaseValidator, ValidateRequest} from './validator.js'
 export {ESSENTIAL_CHECKS, runEssentialCheck} from './essential-checks.js'
 export {pollUntil, tcpConnects} from './wait.js'
+export {DEFAULT_GRACE_MS, GRACE_INTERVALS, isRollbackDrill, maintenanceGraceMs, MaintenanceTracker, VERIFY_TIMEOUT_MS, waitDaemonAnswers, withMaintenance} from './maintenance.js'
+export type {MaintenancePlan} from './maintenance.js'

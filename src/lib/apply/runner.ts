@@ -9,6 +9,7 @@ import type {ApplyStep} from '../playbook/types.js'
 import type {StateStore} from '../state/store.js'
 import type {JournalStep, StepState} from '../state/types.js'
 import {runEssentialCheck} from './essential-checks.js'
+import {MaintenanceTracker} from './maintenance.js'
 import {captureBefore, journalName, runStep, type StepBefore, type StepContext, StepFailure, stepLabel, undoStep} from './steps.js'
 
 /** What the journal holds for a step. */
@@ -83,8 +84,21 @@ export function stepReports(state: StateStore, operationId: string, steps: reado
   })
 }
 
-/** Run the operation's steps that are not done yet, in order. */
+/**
+ * Run the operation's steps that are not done yet, in order. Daemon steps run inside a maintenance
+ * window (ctx.maintenance): a stop opens it and the next start/restart closes it once the daemon
+ * answers (so a build between them is inside); a failure, or the end of the steps, closes it at once.
+ */
 export async function runSteps(state: StateStore, operationId: string, steps: readonly ApplyStep[], ctx: RunContext, opts: RunOptions): Promise<RunOutcome> {
+  const maintenance = new MaintenanceTracker(state, ctx.target, ctx.maintenance ? {...ctx.maintenance, operationId} : null)
+  try {
+    return await runJournaledSteps(state, operationId, steps, ctx, opts, maintenance)
+  } finally {
+    maintenance.end('operation ended')
+  }
+}
+
+async function runJournaledSteps(state: StateStore, operationId: string, steps: readonly ApplyStep[], ctx: RunContext, opts: RunOptions, maintenance: MaintenanceTracker): Promise<RunOutcome> {
   const journal = state.operationSteps(operationId)
   for (let index = 0; index < steps.length; index++) {
     const step = steps[index]!
@@ -98,8 +112,10 @@ export async function runSteps(state: StateStore, operationId: string, steps: re
     state.beginStep(operationId, index, undefined, recorded?.before ? undefined : {title: step.title, before})
     ctx.log(`→ ${step.id}: ${step.title}${retry ? ' (again: it was interrupted)' : ''}`)
     const started = performance.now()
+    if (step.type === 'daemon') maintenance.begin({step: step.id, action: step.action})
     try {
       const result = await runStep(step, stepCtx)
+      if (step.type === 'daemon' && step.action !== 'stop') await maintenance.endVerified()
       const duration = Math.round(performance.now() - started)
       state.markStep(operationId, index, 'done', {title: step.title, before, result, duration_ms: duration} satisfies StepDetail)
       ctx.log(`  ✔ ${step.id} (${duration} ms)`)
@@ -107,6 +123,7 @@ export async function runSteps(state: StateStore, operationId: string, steps: re
       const duration = Math.round(performance.now() - started)
       const message = error instanceof Error ? error.message : String(error)
       const result = error instanceof StepFailure ? error.result : {}
+      maintenance.end('failed')
       state.markStep(operationId, index, 'failed', {title: step.title, before, result, error: message, duration_ms: duration} satisfies StepDetail)
       ctx.log(`  ✖ ${step.id}: ${message}`)
       const failure = {index, id: step.id, error: message}
@@ -166,6 +183,8 @@ export async function compensate(state: StateStore, operationId: string, steps: 
   // Bring the daemon back to how it was before the first daemon step, with the restored flags and build.
   if (firstDaemon) {
     const action = firstDaemon.daemonRunning === false ? 'stop' : 'restart'
+    const maintenance = new MaintenanceTracker(state, ctx.target, ctx.maintenance ? {...ctx.maintenance, reason: `${ctx.maintenance.reason}: undo (${reason})`, operationId} : null)
+    maintenance.begin({action: `compensation daemon ${action}`})
     const result = await ctx.target.daemon(action).catch((error: Error) => ({ok: false, stderr: error.message, durationMs: 0, exitCode: null}))
     const entry: CompensationAction = {step: 'daemon', action: `daemon ${action}`, ok: result.ok, detail: {duration_ms: result.durationMs, exit_code: result.exitCode}}
     if (!result.ok) entry.error = result.stderr.split('\n').slice(-5).join('\n') || `exit code ${result.exitCode}`
@@ -177,6 +196,8 @@ export async function compensate(state: StateStore, operationId: string, steps: 
         entry.detail = {...(entry.detail as object), pid: pid.pid, gateway_port: pid.gateway_port, proxy_port: pid.proxy_port ?? null}
       }
     }
+    if (entry.ok && action === 'restart') await maintenance.endVerified()
+    else maintenance.end(entry.ok ? 'stopped' : 'failed')
     actions.push(entry)
     ctx.log(`  ${entry.ok ? '↺' : '✖'} daemon ${action}${entry.error ? `: ${entry.error}` : ''}`)
   }

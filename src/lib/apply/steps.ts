@@ -14,6 +14,7 @@ import type {StateStore} from '../state/store.js'
 import type {DaemonFlags} from '../target/files.js'
 import type {CommandResult, Target} from '../target/target.js'
 import * as g from './git.js'
+import type {MaintenancePlan} from './maintenance.js'
 import {describeValidation, type PhaseValidation, type PhaseValidator} from './validator.js'
 
 export interface StepContext {
@@ -31,6 +32,8 @@ export interface StepContext {
   phaseCommits: string[]
   /** True when the step is run again after an interruption: effects may already be in place. */
   retry: boolean
+  /** Record daemon steps as this maintenance window (null/absent: record nothing). */
+  maintenance?: MaintenancePlan | null
   log(line: string): void
 }
 

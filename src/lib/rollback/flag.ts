@@ -4,6 +4,7 @@
  *   (the launcher selects proxy mode). Each stage's time is recorded against the objective.
  */
 import {ExitCode, type ExitCodeValue} from '../errors.js'
+import {isRollbackDrill, MaintenanceTracker} from '../apply/maintenance.js'
 import {journalNames} from '../apply/runner.js'
 import {pollUntil, tcpConnects} from '../apply/wait.js'
 import type {ApplyStep} from '../playbook/types.js'
@@ -27,6 +28,12 @@ export interface FlagRollbackOptions {
   trigger?: Record<string, unknown>
   /** How long to wait for the proxy and the launcher (default: max(objective, 10 s)). */
   waitMs?: number
+  /**
+   * A drill: planned maintenance, its restart excluded from availability. Default: inferred (see
+   * isRollbackDrill): not when a trigger fired it; yes when the reason says drill or rehearsal.
+   * A real (emergency) rollback is recorded as an unplanned window: its downtime counts.
+   */
+  drill?: boolean
   log?: (line: string) => void
 }
 
@@ -71,6 +78,10 @@ export async function flagRollback(opts: FlagRollbackOptions): Promise<FlagRollb
   const superseded = supersedePending(state, 'rollback --flag', log)
   const op = state.beginOperation({kind: 'rollback.flag', params: {reason: opts.reason ?? null, trigger: opts.trigger ?? null, objective_ms: objectiveMs, flags: FLAG_ROLLBACK_FLAGS}, steps: journalNames(STEPS)})
   const opId = op.operation.id
+  const drill = isRollbackDrill({...(opts.drill === undefined ? {} : {drill: opts.drill}), reason: opts.reason ?? null, trigger: opts.trigger})
+  const maintenance = new MaintenanceTracker(state, target, drill
+    ? {kind: 'rollback-drill', reason: `flag rollback drill: ${opts.reason ?? 'no reason given'}`, planned: true, operationId: opId}
+    : {kind: 'rollback', reason: `flag rollback: ${opts.reason ?? (opts.trigger ? 'fired by a trigger' : 'no reason given')}`, planned: false, operationId: opId})
   const stages: StageTiming[] = []
   let mark = t0
   const stage = (name: string) => {
@@ -92,6 +103,7 @@ export async function flagRollback(opts: FlagRollbackOptions): Promise<FlagRollb
 
     step = 1
     state.beginStep(opId, 1)
+    maintenance.begin({step: 'restart-daemon'})
     const restart = await target.daemon('restart')
     if (!restart.ok) throw new Error(`daemon restart failed (${restart.timedOut ? 'timed out' : `exit code ${restart.exitCode}`}): ${[restart.stdout, restart.stderr].join('\n').trim().split('\n').slice(-5).join('\n')}`)
     const up = await pollUntil(async () => {
@@ -104,6 +116,8 @@ export async function flagRollback(opts: FlagRollbackOptions): Promise<FlagRollb
     }
     daemon = {pid: up.pid, proxy_port: up.proxy_port ?? null, gateway_port: up.gateway_port}
     stage('flags_written_to_daemon_up')
+    // The control endpoint answers (the gateway is off by design): the window ends, plus the grace.
+    await maintenance.endVerified()
     state.markStep(opId, 1, 'done', {result: {restart_ms: restart.durationMs, ...daemon}})
     log(`✔ daemon up: pid ${up.pid}, proxy on port ${up.proxy_port}`)
 
@@ -123,6 +137,7 @@ export async function flagRollback(opts: FlagRollbackOptions): Promise<FlagRollb
     state.markStep(opId, 2, 'done', {result: launcher})
     log(`✔ launcher in proxy mode (${probe.url})`)
   } catch (e) {
+    maintenance.end('failed')
     error = (e as Error).message
     stage('until_failure')
     state.markStep(opId, step, 'failed', {error})
@@ -131,7 +146,7 @@ export async function flagRollback(opts: FlagRollbackOptions): Promise<FlagRollb
   const totalMs = Math.round(performance.now() - t0)
   const outcome = error ? 'failed' : 'success'
   const timings = Object.fromEntries(stages.map((s) => [s.stage, s.ms]))
-  const rollback = state.recordRollback({kind: 'flag', outcome, timings, objectiveMs, totalMs, operationId: opId, detail: {reason: opts.reason ?? null, trigger: opts.trigger ?? null, daemon, launcher_mode: launcher?.mode ?? null, ...(error ? {error} : {})}})
+  const rollback = state.recordRollback({kind: 'flag', outcome, timings, objectiveMs, totalMs, operationId: opId, detail: {reason: opts.reason ?? null, trigger: opts.trigger ?? null, drill, daemon, launcher_mode: launcher?.mode ?? null, ...(error ? {error} : {})}})
   state.finishOperation(opId, error ? 'failed' : 'done', {total_ms: totalMs, within_objective: rollback.withinObjective, ...(error ? {error} : {})})
   const current = state.getPhase()
   const phase = !error && current && current.phase > 1 ? state.setPhase(1, {reason: `rollback --flag from phase ${current.phase} (the proxy serves again)`}) : current

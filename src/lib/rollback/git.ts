@@ -8,6 +8,7 @@ import path from 'node:path'
 import {ConfigError, ExitCode, type ExitCodeValue} from '../errors.js'
 import {lastAdvanceCommits} from '../apply/advance.js'
 import * as g from '../apply/git.js'
+import {isRollbackDrill} from '../apply/maintenance.js'
 import {journalNames, runSteps, type StepReport} from '../apply/runner.js'
 import {checkPlannable} from '../apply/steps.js'
 import {defaultValidator, type PhaseValidator} from '../apply/validator.js'
@@ -30,6 +31,8 @@ export interface GitRollbackOptions {
   decidedAt?: number
   objectiveMs?: number
   reason?: string
+  /** A drill (planned maintenance); default inferred from the reason (see isRollbackDrill). An emergency rollback's downtime counts. */
+  drill?: boolean
   validator?: PhaseValidator
   log?: (line: string) => void
 }
@@ -110,6 +113,9 @@ export async function gitRollback(opts: GitRollbackOptions): Promise<GitRollback
     preHead: headBefore,
     phaseCommits: commits,
     log,
+    maintenance: isRollbackDrill({...(opts.drill === undefined ? {} : {drill: opts.drill}), reason: opts.reason ?? null})
+      ? {kind: 'rollback-drill', reason: `git rollback drill: ${opts.reason}`, planned: true}
+      : {kind: 'rollback', reason: `git rollback: ${opts.reason ?? 'no reason given'}`, planned: false},
   }, {compensateOnFailure: false})
   const totalMs = Math.round(performance.now() - t0)
   const stages = [{stage: 'decision_to_start', ms: Math.max(0, totalMs - outcome.steps.reduce((sum, s) => sum + (s.durationMs ?? 0), 0))}, ...outcome.steps.filter((s) => s.durationMs !== null).map((s) => ({stage: s.id, ms: s.durationMs!}))]
