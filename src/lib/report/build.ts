@@ -7,13 +7,17 @@
  * same gateway answers always give the same report.
  *
  * Measurement rules (also stated in the report where they matter):
- * - Availability = up health samples / health samples taken. Time when no monitor ran is listed as
- *   monitoring gaps, not counted as down: a report covers weeks in which the monitor may run only
- *   around the gates, and the gate's own uptime criterion already treats gaps strictly.
+ * - Availability = up health samples / health samples taken, leaving out samples inside planned
+ *   maintenance (cutover's own journaled restarts and drills; listed in the report with their
+ *   total, standard SLO practice). Unplanned downtime (a crash, a kill, an emergency rollback, a
+ *   failing gateway) counts. Time when no monitor ran is listed as monitoring gaps, not counted as
+ *   down: a report covers weeks in which the monitor may run only around the gates, and the gate's
+ *   own uptime criterion already treats gaps strictly.
  * - Latency, error rate, streaming and cost tracking come from /gateway/metrics (all time). Without
  *   it, latency/error rate/streaming fall back to the monitor's metrics samples (trailing windows,
  *   taken so that they do not overlap), marked approximate; cost tracking is then unknown.
  */
+import {type ExcludedSpan, inPlannedSpan, mergeSpans} from '../evaluate/stats.js'
 import {isRehearsal, rollbackKindOf} from '../gate/records.js'
 import type {GatewayMetrics, GatewayMetricsSummary} from '../target/gateway-client.js'
 import {durationMs} from '../playbook/duration.js'
@@ -30,6 +34,7 @@ import type {
   GateEvaluationSummary,
   IncidentSummary,
   KpiResult,
+  MaintenanceSummary,
   KpiStatus,
   KpiTarget,
   PhaseSpan,
@@ -134,7 +139,27 @@ export function buildReport(input: BuildReportInput): ReportData {
   if (!summary && fallback) notes.push(`Latency, error rate and streaming figures are approximations from ${fallback.windows} of the monitor's ${fallback.window} metrics samples, because live gateway metrics were unavailable.`)
 
   // ---------------------------------------------------------------- KPIs
-  const availability = availabilityOf(health)
+  const maintenanceWindows = state.listMaintenance(undefined, nowMs)
+  const plannedSpans = maintenanceWindows.filter((w) => w.planned).map((w) => ({from: ms(w.startedAt), to: Math.min(ms(w.effectiveEnd), nowMs)}))
+  const availability = availabilityOf(health, plannedSpans)
+  const maintenanceItems: MaintenanceSummary[] = maintenanceWindows.map((w) => ({
+    id: w.id,
+    kind: w.kind,
+    reason: w.reason,
+    planned: w.planned,
+    start: w.startedAt,
+    end: w.effectiveEnd,
+    durationMs: Math.max(0, ms(w.effectiveEnd) - ms(w.startedAt)),
+    unterminated: w.unterminated,
+    open: w.open,
+    operationId: w.operationId,
+    actor: w.actor,
+  }))
+  if (availability.excluded > 0 || maintenanceItems.some((w) => w.planned)) {
+    notes.push(`Availability leaves out ${availability.excluded} health sample(s) taken during ${maintenanceItems.filter((w) => w.planned).length} planned maintenance window(s) (${fmtSpan(availability.plannedDowntimeMs)}: cutover's own journaled restarts and drills); unplanned downtime (crashes, kills, emergency rollbacks, a failing gateway) counts.`)
+  }
+  const unterminated = maintenanceItems.filter((w) => w.unterminated)
+  if (unterminated.length > 0) notes.push(`${unterminated.length} maintenance window(s) were never closed (the process that opened them stopped): each is capped at ${fmtSpan(state.maintenanceCapMs)} after its start, and the downtime after that counts.`)
   if (availability.gaps.count > 0) {
     notes.push(`Availability counts the ${availability.observed} health samples taken; ${availability.gaps.count} monitoring gap(s) totalling ${fmtSpan(availability.gaps.totalMs)} (no monitor running) are not counted as up or down.`)
   }
@@ -210,7 +235,7 @@ export function buildReport(input: BuildReportInput): ReportData {
     baseline,
     kpiAvgLatency: traffic?.avgLatency ?? null,
   })
-  const series = buildSeries({health, metricsSamples, phases, requests, spanStart, nowMs, summary})
+  const series = {...buildSeries({health, metricsSamples, phases, requests, spanStart, nowMs, summary}), maintenance: mergeSpans(plannedSpans)}
   if (series.cost.note) notes.push(series.cost.note)
 
   const current = state.getPhase()
@@ -252,6 +277,7 @@ export function buildReport(input: BuildReportInput): ReportData {
       first: health[0] ? new Date(health[0].ts).toISOString() : null,
       last: health.length > 0 ? new Date(health[health.length - 1]!.ts).toISOString() : null,
     },
+    maintenance: {items: maintenanceItems, plannedDowntimeMs: availability.plannedDowntimeMs, excludedSamples: availability.excluded, unplannedDownSamples: availability.observed - availability.up},
     review,
     series,
     notes,
@@ -372,13 +398,20 @@ export function metricsFromSamples(samples: SampleRecord<MetricsSample>[]): Samp
 
 interface Availability {
   pct: number | null
+  /** Samples counted (outside planned maintenance). */
   observed: number
   up: number
   gaps: {count: number; totalMs: number}
+  /** Samples inside planned maintenance: neither up nor down. */
+  excluded: number
+  /** Planned maintenance time (windows merged). */
+  plannedDowntimeMs: number
 }
 
-export function availabilityOf(health: SampleRecord<HealthSampleMetrics>[]): Availability {
-  const up = health.filter((h) => UP.has(String(h.metrics.status))).length
+export function availabilityOf(health: SampleRecord<HealthSampleMetrics>[], planned: readonly ExcludedSpan[] = []): Availability {
+  const spans = mergeSpans(planned)
+  const counted = health.filter((h) => !inPlannedSpan(h.ts, num(h.metrics.interval_ms) ?? 0, spans))
+  const up = counted.filter((h) => UP.has(String(h.metrics.status))).length
   let count = 0
   let totalMs = 0
   for (let i = 1; i < health.length; i++) {
@@ -390,7 +423,14 @@ export function availabilityOf(health: SampleRecord<HealthSampleMetrics>[]): Ava
       totalMs += gap - interval
     }
   }
-  return {pct: pct(up, health.length), observed: health.length, up, gaps: {count, totalMs}}
+  return {
+    pct: pct(up, counted.length),
+    observed: counted.length,
+    up,
+    gaps: {count, totalMs},
+    excluded: health.length - counted.length,
+    plannedDowntimeMs: spans.reduce((sum, s) => sum + (s.to - s.from), 0),
+  }
 }
 
 function compare(value: number, operator: KpiTarget['operator'], threshold: number): boolean {
@@ -434,7 +474,11 @@ function measureKpi(metric: string, statistic: string, m: KpiInputs): Measured |
         unit: '%',
         source: 'monitor health samples (GET /gateway/health)',
         samples: m.availability.observed,
-        ...(m.availability.observed === 0 ? {note: 'no health samples: run cutover monitor'} : {}),
+        ...(m.availability.observed === 0
+          ? {note: m.availability.excluded > 0 ? 'every health sample fell in planned maintenance' : 'no health samples: run cutover monitor'}
+          : m.availability.excluded > 0
+            ? {note: `${m.availability.excluded} sample(s) in planned maintenance (${fmtSpan(m.availability.plannedDowntimeMs)}) left out`}
+            : {}),
       }
     case 'latency_ms:avg':
     case 'avg_latency_ms:avg':

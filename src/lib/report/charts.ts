@@ -23,6 +23,7 @@ export const COLORS = {
   muted: '#6b7280',
   grid: '#e5e7eb',
   band: '#f3f4f6',
+  maintenance: '#fcd34d',
 }
 
 const WIDTH = 760
@@ -69,6 +70,8 @@ export interface TimeChartOptions {
   format: (v: number) => string
   /** A horizontal reference line (e.g. the KPI target). */
   reference?: {value: number; label: string}
+  /** Planned maintenance spans (epoch ms), shaded. */
+  shaded?: {from: number; to: number}[]
   emptyMessage: string
   height?: number
 }
@@ -119,6 +122,14 @@ export function timeChart(o: TimeChartOptions): string {
     const x1 = next ? Math.min(WIDTH - m.right, x(next.t)) : WIDTH - m.right
     if (i % 2 === 1 && x1 > x0) parts.push(`<rect x="${x0.toFixed(1)}" y="${m.top}" width="${(x1 - x0).toFixed(1)}" height="${height - m.top - m.bottom}" fill="${COLORS.band}"/>`)
   })
+
+  // Planned maintenance: hatched-looking amber bands (at least 2 px wide, so a restart stays visible).
+  for (const span of o.shaded ?? []) {
+    const x0 = Math.max(m.left, x(span.from))
+    const x1 = Math.min(WIDTH - m.right, x(span.to))
+    if (x1 < m.left || x0 > WIDTH - m.right) continue
+    parts.push(`<rect class="maintenance-band" x="${x0.toFixed(1)}" y="${m.top}" width="${Math.max(2, x1 - x0).toFixed(1)}" height="${height - m.top - m.bottom}" fill="${COLORS.maintenance}" fill-opacity="0.35"><title>${esc(`planned maintenance ${new Date(span.from).toISOString().slice(11, 19)}-${new Date(span.to).toISOString().slice(11, 19)} UTC (excluded from availability)`)}</title></rect>`)
+  }
 
   // Grid and y axis.
   for (const tick of y.ticks(5)) {

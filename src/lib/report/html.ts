@@ -152,10 +152,10 @@ export function renderHtml(r: ReportData): string {
   ]
   parts.push('<section id="charts"><h2>Over time</h2>')
   parts.push(
-    `<div class="panel"><h3>Latency</h3>${timeChart({id: 'chart-latency', title: 'Latency over time', series: latencySeries, markers, format: formatters.ms, ...(perfKpi?.target ? {reference: kpiTarget(r, perfKpi.id)!} : {}), emptyMessage: 'No monitor metrics samples yet: run cutover monitor'})}${healthStrip('chart-health', r.series.health, markers, latencySeries)}<p class="caption">From the monitor's metrics samples (each a trailing ${esc('15-minute')} window of /gateway/metrics); times in UTC; dashed vertical lines mark phase changes; the strip below shows each health sample (green up, red down, blank: no monitor running).</p></div>`,
+    `<div class="panel"><h3>Latency</h3>${timeChart({id: 'chart-latency', title: 'Latency over time', series: latencySeries, markers, format: formatters.ms, shaded: r.series.maintenance ?? [], ...(perfKpi?.target ? {reference: kpiTarget(r, perfKpi.id)!} : {}), emptyMessage: 'No monitor metrics samples yet: run cutover monitor'})}${healthStrip('chart-health', r.series.health, markers, latencySeries)}<p class="caption">From the monitor's metrics samples (each a trailing ${esc('15-minute')} window of /gateway/metrics); times in UTC; dashed vertical lines mark phase changes; the strip below shows each health sample (green up, red down, blank: no monitor running); amber bands are planned maintenance (cutover's own restarts and drills), left out of availability.</p></div>`,
   )
   parts.push(
-    `<div class="panel"><h3>Error rate</h3>${timeChart({id: 'chart-errors', title: 'Error rate over time', series: [{name: 'error rate', color: COLORS.red, points: r.series.errorRate}], markers, format: formatters.pct, ...(errKpi?.target ? {reference: kpiTarget(r, errKpi.id)!} : {}), emptyMessage: 'No monitor metrics samples yet: run cutover monitor', height: 220})}<p class="caption">Failed requests as a percentage of requests in each sample's window.</p></div>`,
+    `<div class="panel"><h3>Error rate</h3>${timeChart({id: 'chart-errors', title: 'Error rate over time', series: [{name: 'error rate', color: COLORS.red, points: r.series.errorRate}], markers, format: formatters.pct, shaded: r.series.maintenance ?? [], ...(errKpi?.target ? {reference: kpiTarget(r, errKpi.id)!} : {}), emptyMessage: 'No monitor metrics samples yet: run cutover monitor', height: 220})}<p class="caption">Failed requests as a percentage of requests in each sample's window.</p></div>`,
   )
   const bucketTitle = {day: 'Cost per day', hour: 'Cost per hour', minute: 'Cost per minute'}[r.series.cost.bucket]
   parts.push(
@@ -272,6 +272,23 @@ export function renderHtml(r: ReportData): string {
         {header: 'State', get: (i) => pill(i.state, i.state), html: true},
         {header: 'Resolution', get: (i) => (i.resolvedAt ? `${fmtTime(i.resolvedAt)} by ${i.resolvedBy ?? '?'}${i.resolution ? `: ${i.resolution}` : ''}` : '')},
         {header: 'Time to resolve', get: (i) => (i.timeToResolveMs === null ? '' : fmtSpan(i.timeToResolveMs)), num: true},
+      ]),
+    )
+  }
+  parts.push('</section><section id="maintenance"><h2>Maintenance windows</h2>')
+  if (r.maintenance.items.length === 0) parts.push('<p class="empty">No maintenance window recorded.</p>')
+  else {
+    const planned = r.maintenance.items.filter((w) => w.planned)
+    parts.push(`<p>${esc(`${planned.length} planned window(s), ${fmtSpan(r.maintenance.plannedDowntimeMs)} in all; ${r.maintenance.excludedSamples} health sample(s) in them are left out of availability. Unplanned windows (emergency rollbacks) are shown but their downtime counts.`)}</p>`)
+    parts.push(
+      htmlTable(r.maintenance.items, [
+        {header: '#', get: (w) => String(w.id), num: true},
+        {header: 'Start', get: (w) => fmtTime(w.start), time: true},
+        {header: 'Duration', get: (w) => `${fmtMs(w.durationMs)}${w.unterminated ? ' (capped: never closed)' : w.open ? ' (in progress)' : ''}`, num: true},
+        {header: 'Kind', get: (w) => w.kind},
+        {header: 'Planned', get: (w) => pill(w.planned ? 'planned' : 'unplanned', w.planned ? 'ok' : 'fail'), html: true},
+        {header: 'Reason', get: (w) => w.reason},
+        {header: 'Actor', get: (w) => w.actor},
       ]),
     )
   }

@@ -126,6 +126,19 @@ export function renderMarkdown(r: ReportData): string {
     )
   }
 
+  out.push('## Maintenance windows', '')
+  if (r.maintenance.items.length === 0) out.push('No maintenance window recorded.', '')
+  else {
+    out.push(`${r.maintenance.items.filter((w) => w.planned).length} planned window(s), ${fmtSpan(r.maintenance.plannedDowntimeMs)} in all; ${r.maintenance.excludedSamples} health sample(s) in them are left out of availability. Unplanned windows are shown, their downtime counts.`, '')
+    out.push(
+      ...table(
+        ['#', 'Start', 'Duration', 'Kind', 'Planned', 'Reason', 'Actor'],
+        r.maintenance.items.map((w) => [w.id, fmtTime(w.start), `${fmtMs(w.durationMs)}${w.unterminated ? ' (capped: never closed)' : w.open ? ' (in progress)' : ''}`, w.kind, w.planned ? 'yes' : 'no (counted)', w.reason, w.actor]),
+      ),
+      '',
+    )
+  }
+
   out.push('## Rollbacks', '')
   if (r.rollbacks.items.length === 0) out.push('No rollback or rollback rehearsal recorded.', '')
   else {

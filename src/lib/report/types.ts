@@ -199,12 +199,31 @@ export interface ReportSeries {
   errorRate: SeriesPoint[]
   /** Health samples: 1 up, 0 down. */
   health: SeriesPoint[]
+  /** Planned maintenance spans (epoch ms), shaded on the time charts. */
+  maintenance?: {from: number; to: number}[]
   /** Vertical markers: phase changes. */
   phaseMarkers: {t: number; phase: number; label: string}[]
   /** Cost per bucket: day, or a finer bucket when the whole span is shorter than two days. */
   cost: {bucket: 'day' | 'hour' | 'minute'; points: CostPoint[]; note?: string}
   /** Cost per UTC day (always day buckets). */
   costPerDay: CostPoint[]
+}
+
+/** A maintenance window (cutover's own daemon restarts, drills); planned ones are left out of availability. */
+export interface MaintenanceSummary {
+  id: number
+  kind: string
+  reason: string
+  planned: boolean
+  start: string
+  /** The end used (recorded, or capped when nobody closed it). */
+  end: string
+  durationMs: number
+  /** Open longer than the cap (a crash or kill left it open): capped. */
+  unterminated: boolean
+  open: boolean
+  operationId: string | null
+  actor: string
 }
 
 export interface ReportData {
@@ -229,6 +248,8 @@ export interface ReportData {
   rollbacks: {items: RollbackSummary[]; real: number; rehearsals: number; withinObjective: number}
   feedback: {positive: number; negative: number; count: number; scorePct: number | null}
   monitoring: {healthSamples: number; metricsSamples: number; probeSamples: number; first: string | null; last: string | null}
+  /** Maintenance windows; planned ones are excluded from availability (plannedDowntimeMs, excludedSamples). */
+  maintenance: {items: MaintenanceSummary[]; plannedDowntimeMs: number; excludedSamples: number; unplannedDownSamples: number}
   review: ReviewSection[]
   series: ReportSeries
   notes: string[]
