@@ -169,6 +169,8 @@ async function startProcess(name: string, core: number, script: string, args: st
 }
 
 async function main() {
+  // Other work on the machine moves every figure: the load average is recorded with the result.
+  const loadBefore = os.loadavg().map((n) => +n.toFixed(2))
   const mock = await startProcess('mock provider', 1, cco, ['mock-provider', '--port', '0', '--event-delay-ms', '2'])
   const passthrough = await startProcess('ideal pass-through', 0, path.join(repo, 'bench', 'passthrough.mjs'), [mock.url])
   const gatewayOff = await startGateway(mock.url, false)
@@ -236,7 +238,7 @@ async function main() {
     })
     const result = {
       measured_at: new Date().toISOString(),
-      machine: {cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? 'unknown', memory_gb: Math.round(os.totalmem() / 2 ** 30), node: process.version, pinned: hasTaskset},
+      machine: {cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? 'unknown', memory_gb: Math.round(os.totalmem() / 2 ** 30), node: process.version, pinned: hasTaskset, load_average_before: loadBefore, load_average_after: os.loadavg().map((n) => +n.toFixed(2))},
       settings: {rounds, c50Seconds, c1Requests, streamCount, rssRequests, body_bytes: jsonBody.length},
       rows,
     }

@@ -96,47 +96,48 @@ function skipValue(buf: Buffer, i: number): number {
   if (first === QUOTE) return skipJsonString(buf, i)
   if (first !== OPEN_OBJECT && first !== OPEN_ARRAY) return skipScalar(buf, i)
   const n = buf.length
+  // Open brackets; `expect` is the grammar position (checked in order of how often each occurs).
   const stack: number[] = []
-  let state = VALUE
-  for (;;) {
-    i = skipWs(buf, i)
-    if (i >= n) throw new ScanError('unexpected end of input')
+  let expect = VALUE
+  while (i < n) {
     const b = buf[i]!
-    switch (state) {
-      case VALUE_OR_CLOSE:
-      case VALUE:
-        if (state === VALUE_OR_CLOSE && b === CLOSE_ARRAY) break
-        if (b === OPEN_OBJECT) {
-          stack.push(OPEN_OBJECT)
-          i++
-          state = KEY_OR_CLOSE
-        } else if (b === OPEN_ARRAY) {
-          stack.push(OPEN_ARRAY)
-          i++
-          state = VALUE_OR_CLOSE
-        } else {
-          i = b === QUOTE ? skipJsonString(buf, i) : skipScalar(buf, i)
-          state = COMMA_OR_CLOSE
-        }
-        continue
-      case KEY_OR_CLOSE:
-      case KEY:
-        if (state === KEY_OR_CLOSE && b === CLOSE_OBJECT) break
-        if (b !== QUOTE) throw new ScanError('property name expected')
-        i = skipJsonString(buf, i)
-        state = COLON_NEXT
-        continue
-      case COLON_NEXT:
-        if (b !== COLON) throw new ScanError("':' expected")
+    if (b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09) {
+      i++
+      continue
+    }
+    if (expect === COMMA_OR_CLOSE) {
+      if (b === COMMA) {
         i++
-        state = VALUE
+        expect = stack[stack.length - 1] === OPEN_OBJECT ? KEY : VALUE
         continue
-      default:
-        if (b === COMMA) {
-          i++
-          state = stack[stack.length - 1] === OPEN_OBJECT ? KEY : VALUE
-          continue
-        }
+      }
+    } else if (expect === COLON_NEXT) {
+      if (b !== COLON) throw new ScanError("':' expected")
+      i++
+      expect = VALUE
+      continue
+    } else if (expect === KEY || (expect === KEY_OR_CLOSE && b !== CLOSE_OBJECT)) {
+      if (b !== QUOTE) throw new ScanError('property name expected')
+      i = skipJsonString(buf, i)
+      expect = COLON_NEXT
+      continue
+    } else if (expect === VALUE || (expect === VALUE_OR_CLOSE && b !== CLOSE_ARRAY)) {
+      if (b === QUOTE) {
+        i = skipJsonString(buf, i)
+        expect = COMMA_OR_CLOSE
+      } else if (b === OPEN_OBJECT) {
+        stack.push(OPEN_OBJECT)
+        i++
+        expect = KEY_OR_CLOSE
+      } else if (b === OPEN_ARRAY) {
+        stack.push(OPEN_ARRAY)
+        i++
+        expect = VALUE_OR_CLOSE
+      } else {
+        i = skipScalar(buf, i)
+        expect = COMMA_OR_CLOSE
+      }
+      continue
     }
     // A close bracket, valid only when it matches the innermost open one.
     const top = stack[stack.length - 1]
@@ -144,8 +145,9 @@ function skipValue(buf: Buffer, i: number): number {
     stack.pop()
     i++
     if (stack.length === 0) return i
-    state = COMMA_OR_CLOSE
+    expect = COMMA_OR_CLOSE
   }
+  throw new ScanError('unexpected end of input')
 }
 
 /**
