@@ -18,6 +18,9 @@ import type {CostResult} from './cost.js'
 import {scanTopLevel} from './json_scan.js'
 import type {RequestRecord} from './record.js'
 
+/** meta key: epoch ms when this audit log started collecting (see AuditStore's constructor). */
+export const COLLECTION_STARTED_META_KEY = 'collection_started_at'
+
 export type BetterDb = Database.Database
 
 // ---------------------------------------------------------------------------------------------
@@ -787,6 +790,17 @@ export class AuditStore {
   pruneMinuteBuckets(beforeMs: number): void {
     this.db.prepare('DELETE FROM agg WHERE grain = ? AND t < ?').run(MINUTE, beforeMs)
     this.db.prepare('DELETE FROM lat WHERE grain = ? AND t < ?').run(MINUTE, beforeMs)
+  }
+
+  /**
+   * Records when this log started collecting, once: an idle stretch after it is real evidence
+   * ("no requests"), so a metrics window is covered from here on, not from the first request.
+   * Older files get their first row's time (or `nowMs`), which never over-states coverage.
+   */
+  markCollectionStart(nowMs: number): void {
+    this.db
+      .prepare(`INSERT OR IGNORE INTO meta (key, value) SELECT '${COLLECTION_STARTED_META_KEY}', CAST(COALESCE(MIN(received_at), ?) AS TEXT) FROM audit_log`)
+      .run(nowMs)
   }
 
   getMeta(key: string): string | undefined {

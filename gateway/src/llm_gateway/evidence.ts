@@ -11,7 +11,7 @@
 import {readFileSync} from 'node:fs'
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import {join} from 'node:path'
-import {AuditWriter, type AuditLogger, errorMessage} from './audit.js'
+import {AuditWriter, type AuditLogger, COLLECTION_STARTED_META_KEY, errorMessage} from './audit.js'
 import {type CostInput, type CostResult, computeCost as computeCostWith, formatMicros} from './cost.js'
 import {buildMetrics, parseAuditQuery, parseMetricsQuery, QueryError, queryAudit} from './metrics.js'
 import {PricingTable} from './pricing.js'
@@ -172,6 +172,11 @@ export function createEvidence(opts: EvidenceOptions): Evidence {
     onWritten: (n) => prom.auditWritten(n),
     onWriteError: () => prom.auditWriteError(),
   })
+  try {
+    writer.db?.markCollectionStart(now())
+  } catch (err) {
+    opts.log.warn(`evidence: could not record when the audit log started collecting: ${errorMessage(err)}`)
+  }
   let recordsReceived = 0
   let sinkErrors = 0
   let lastSinkErrorAt = 0
@@ -193,6 +198,11 @@ export function createEvidence(opts: EvidenceOptions): Evidence {
         // Logging failed too; the counter still shows it.
       }
     }
+  }
+
+  const collectionStartedAt = (): number | null => {
+    const v = writer.db?.getMeta(COLLECTION_STARTED_META_KEY)
+    return v === undefined ? null : Number(v)
   }
 
   const resetAt = (): number | null => {
@@ -224,7 +234,7 @@ export function createEvidence(opts: EvidenceOptions): Evidence {
     if (!allowOnly(req, res, 'GET')) return
     withDb(res, (store) => {
       const q = parseMetricsQuery(queryParams(req))
-      sendJson(res, 200, buildMetrics(store.db, q, {now: now(), minuteFloor: writer.minuteFloor, resetAt: resetAt(), status: writerStatus()}))
+      sendJson(res, 200, buildMetrics(store.db, q, {now: now(), minuteFloor: writer.minuteFloor, resetAt: resetAt(), collectionStartedAt: collectionStartedAt(), status: writerStatus()}))
     })
   }
 

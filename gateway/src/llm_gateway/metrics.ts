@@ -284,6 +284,8 @@ export interface MetricsContext {
   minuteFloor: number
   /** Set by POST /gateway/metrics/reset: all-time figures start here. */
   resetAt: number | null
+  /** When the audit log started collecting (meta `collection_started_at`), if known. */
+  collectionStartedAt?: number | null
   status: WriterStatus
 }
 
@@ -448,11 +450,14 @@ export function buildMetrics(db: BetterDb, q: MetricsQuery, ctx: MetricsContext)
 
   const countAll = (): number => (db.prepare('SELECT COUNT(*) AS n FROM audit_log').get() as {n: number}).n
   const auditRecords = windowStart === null ? countAll() : countRowsBetween(db, windowStart, ctx.now, t.requests, countAll)
-  // The real start of the data: the first record counted (since a reset, if any) or the window start,
-  // whichever is later; null when there is no record at all. A gateway that has run for 10 minutes
-  // reports 10 minutes of data for ?window=1h, not a full hour.
-  const first = (db.prepare('SELECT MIN(received_at) AS m FROM audit_log WHERE received_at >= ?').get(ctx.resetAt ?? Number.MIN_SAFE_INTEGER) as {m: number | null}).m
-  const since = first === null ? null : Math.max(first, windowStart ?? first)
+  // The real start of the data: when the audit log started collecting (or its first record, if
+  // older), the last reset, or the window start, whichever is latest. A gateway whose log is
+  // 10 minutes old reports 10 minutes of data for ?window=1h, not a full hour; an idle stretch
+  // inside the collection period is covered (it is evidence of no requests, not missing data).
+  const firstRecord = (db.prepare('SELECT MIN(received_at) AS m FROM audit_log').get() as {m: number | null}).m
+  const collectedFrom = ctx.collectionStartedAt ?? null
+  const first = collectedFrom === null ? firstRecord : firstRecord === null ? collectedFrom : Math.min(collectedFrom, firstRecord)
+  const since = first === null ? null : Math.max(first, ctx.resetAt ?? first, windowStart ?? first)
 
   const summary = {
     total_requests: t.requests,

@@ -88,11 +88,12 @@ describe('evidence/metrics: JSON metrics over the audit database and Prometheus'
     }
   })
 
-  it('summary.since is the real start of the data: the first record or the window start, whichever is later', async () => {
+  it('summary.since is the real start of the data: when the log started collecting (or its first record), or the window start, whichever is later', async () => {
     gw = await startEvidence({home, now: () => NOW})
     const since = async (q: string): Promise<string | null> => ((await gw!.get(`/gateway/metrics${q}`)).json() as {summary: Summary}).summary.since as string | null
-    expect(await since('?window=1h')).to.equal(null)
-    expect(await since('')).to.equal(null)
+    // A new log with no request yet has observed "no requests" since it started collecting.
+    expect(await since('?window=1h')).to.equal(new Date(NOW).toISOString())
+    expect(await since('')).to.equal(new Date(NOW).toISOString())
     // The gateway has only been serving for 10 minutes.
     gw.evidence.sink(makeRecord({received_at: NOW - 10 * MINUTE}))
     gw.evidence.sink(makeRecord({received_at: NOW - MINUTE}))
@@ -103,6 +104,17 @@ describe('evidence/metrics: JSON metrics over the audit database and Prometheus'
     expect(await since('?window=5m')).to.equal(new Date(NOW - 5 * MINUTE).toISOString())
     // Data before the window but none inside it still means the window was observed from its start.
     expect(await since('?window=30s')).to.equal(new Date(NOW - 30_000).toISOString())
+  })
+
+  it('summary.since: an idle stretch after the log started collecting is covered evidence, not missing data', async () => {
+    let clock = NOW
+    gw = await startEvidence({home, now: () => clock})
+    clock += 30 * MINUTE // 30 minutes up, no request at all
+    const summary = ((await gw.get('/gateway/metrics?window=20m')).json() as {summary: Summary}).summary
+    expect(summary.total_requests).to.equal(0)
+    expect(summary.since).to.equal(new Date(clock - 20 * MINUTE).toISOString())
+    // ... but a window longer than the log's life is not covered.
+    expect((((await gw.get('/gateway/metrics?window=1h')).json() as {summary: Summary}).summary).since).to.equal(new Date(NOW).toISOString())
   })
 
   it('latency percentiles: exact below 100 ms, within the bucket above', async () => {
@@ -129,8 +141,8 @@ describe('evidence/metrics: JSON metrics over the audit database and Prometheus'
     gw.evidence.sink(makeRecord({received_at: clock - 1000}))
     const s = ((await gw.get('/gateway/metrics')).json() as {summary: Summary}).summary
     expect(s.total_requests).to.equal(1)
-    // The first record counted since the reset (the reset itself is not data).
-    expect(s.since).to.equal(new Date(NOW + 4000).toISOString())
+    // Counting restarts at the reset: the window of evidence begins there.
+    expect(s.since).to.equal(new Date(NOW).toISOString())
     expect(((await gw.get('/gateway/audit')).json() as {total: number}).total).to.equal(4)
     await gw.stop()
     gw = await startEvidence({home, now: () => clock})
