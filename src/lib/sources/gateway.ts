@@ -183,7 +183,10 @@ export class GatewaySource implements MetricSource {
       if (s.since !== null && s.since !== undefined) {
         const sinceMs = toEpochMs(s.since)
         since = new Date(sinceMs).toISOString()
-        windowElapsed = sinceMs <= window.start.getTime()
+        // The gateway computes its own window start a few ms after ours (request latency, clock
+        // reads): allow that much slack (1% of the window, at least 250 ms, at most 2 s).
+        const slackMs = Math.min(2000, Math.max(250, (window.end.getTime() - window.start.getTime()) * 0.01))
+        windowElapsed = sinceMs <= window.start.getTime() + slackMs
       }
       return {
         criterionId: spec.id,

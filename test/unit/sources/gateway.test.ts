@@ -104,6 +104,14 @@ describe('sources/gateway', () => {
     expect(m.detail).to.deep.include({since: '2026-01-05T11:50:00.000Z'})
   })
 
+  it('the gateway computing its window start a moment after ours still covers the window; a real gap does not', async () => {
+    // Window 11:45..12:00 (15m): slack is 1% of it, capped at 2 s.
+    nock(GW).get('/gateway/metrics').query(true).reply(200, metrics({since: '2026-01-05T11:45:00.040Z'}))
+    expect((await source().measure(spec('error_rate'), NOW)).windowElapsed).to.equal(true)
+    nock(GW).get('/gateway/metrics').query(true).reply(200, metrics({since: '2026-01-05T11:45:30.000Z'}))
+    expect((await source().measure(spec('error_rate'), NOW)).windowElapsed).to.equal(false)
+  })
+
   it('accepts since as epoch milliseconds', async () => {
     nock(GW).get('/gateway/metrics').query(true).reply(200, metrics({since: Date.parse('2026-01-05T11:00:00Z')}))
     expect((await source().measure(spec('error_rate'), NOW)).windowElapsed).to.equal(true)
