@@ -99,9 +99,10 @@ async function main(): Promise<void> {
       },
     }),
   )
-  const prof = noProfile ? [] : ['--cpu-prof', `--cpu-prof-dir=${outDir}`]
+  // BENCH_NODE_FLAGS: extra node/V8 flags for the process under test (e.g. --trace-deopt with BENCH_GATEWAY_STDOUT=1).
+  const prof = [...(noProfile ? [] : ['--cpu-prof', `--cpu-prof-dir=${outDir}`]), ...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])]
   const [gcmd, gargv] = pinned(0, process.execPath, passthrough ? [...prof, path.join(repo, 'bench', 'passthrough.mjs'), mockUrl] : [...prof, cco, 'daemon', 'run'])
-  const gateway = spawn(gcmd, gargv, {stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, CCO_HOME: home}})
+  const gateway = spawn(gcmd, gargv, {stdio: ['ignore', process.env.BENCH_GATEWAY_STDOUT ? 'inherit' : 'pipe', 'inherit'], env: {...process.env, CCO_HOME: home}})
   try {
     let base: string
     if (passthrough) base = (await waitFor(gateway, /listening on (http:\/\/[\d.:]+)/, 'pass-through'))[1]!

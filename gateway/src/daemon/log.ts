@@ -46,8 +46,17 @@ export function redact(text: string): string {
   return out
 }
 
-export function formatLogLine(level: LogLevel, message: string, now = new Date()): string {
-  const stamp = now.toISOString()
+/** The last timestamp formatted (busy logs write many lines in the same millisecond). */
+let stampMs = Number.NaN
+let stampText = ''
+
+export function formatLogLine(level: LogLevel, message: string, now?: Date): string {
+  const ms = now ? now.getTime() : Date.now()
+  if (ms !== stampMs) {
+    stampMs = ms
+    stampText = new Date(ms).toISOString()
+  }
+  const stamp = stampText
   const text = redact(message)
   // One line (the per-request routing lines): no split/join.
   if (!text.includes('\n')) return `${stamp} ${level.padEnd(5)} ${text}\n`

@@ -206,6 +206,8 @@ interface JsonBody {
 
 const OPEN_OBJECT = 0x7b
 const OPEN_ARRAY = 0x5b
+/** Response bodies above this size are scanned for usage instead of parsed whole. */
+const SCAN_RESPONSES_OVER = 16 * 1024
 
 function bodyFromParsed(body: Buffer, parsed: Json): JsonBody {
   return {
@@ -607,11 +609,14 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     else if (acc.sawStop && ex.errorType === null) ex.success = true
   }
 
-  /** Keeps the body for the record and reads `usage` / `stop_reason` from it (a scan: only those two values are decoded). */
+  /**
+   * Keeps the body for the record and reads `usage` / `stop_reason` from it: JSON.parse for the usual
+   * small message (faster than a scan there), a scan decoding only those two values for a large one.
+   */
   function recordBufferedMessage(ex: Exchange, body: Buffer): void {
     ex.responseBody = body.toString('utf8')
     try {
-      const scan = scanTopLevel(body)
+      const scan = body.length > SCAN_RESPONSES_OVER ? scanTopLevel(body) : undefined
       if (scan) {
         const usage = decodeSpan(body, scan.fields.get('usage'))
         ex.usage = toRecordUsage(isObject(usage) ? usage : null)

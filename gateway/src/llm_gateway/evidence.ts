@@ -182,10 +182,33 @@ export function createEvidence(opts: EvidenceOptions): Evidence {
   let lastSinkErrorAt = 0
   let closed = false
 
+  // The cost computed for a response's x-gateway-cost-usd is the record's cost too when its inputs did not
+  // change in between (the usual case): keyed by the usage object, checked field by field.
+  type CostKey = Pick<CostInput, 'usage_missing' | 'received_at' | 'model_served' | 'model_requested' | 'provider' | 'provider_type' | 'path' | 'status'>
+  const headerCosts = new WeakMap<object, {input: CostKey; cost: CostResult}>()
+  const costKey = (i: CostInput): CostKey => ({
+    usage_missing: i.usage_missing, received_at: i.received_at, model_served: i.model_served, model_requested: i.model_requested,
+    provider: i.provider, provider_type: i.provider_type, path: i.path, status: i.status,
+  })
+  const sameCostInputs = (a: CostKey, b: CostInput): boolean =>
+    a.usage_missing === b.usage_missing && a.received_at === b.received_at && a.model_served === b.model_served && a.model_requested === b.model_requested &&
+    a.provider === b.provider && a.provider_type === b.provider_type && a.path === b.path && a.status === b.status
+  const costOf = (input: CostInput, remember: boolean): CostResult => {
+    const usage = input.usage
+    if (usage && !input.usage_missing) {
+      const hit = headerCosts.get(usage)
+      if (hit && sameCostInputs(hit.input, input)) return hit.cost
+      const cost = computeCost(input)
+      if (remember) headerCosts.set(usage, {input: costKey(input), cost})
+      return cost
+    }
+    return computeCost(input)
+  }
+
   const sink: RecordSink = (record: RequestRecord) => {
     try {
       recordsReceived++
-      const cost = computeCost(record)
+      const cost = costOf(record, false)
       prom.observe(record, cost)
       writer.enqueue(record, cost)
     } catch (err) {
@@ -275,7 +298,7 @@ export function createEvidence(opts: EvidenceOptions): Evidence {
     handleMetricsReset,
     computeCost,
     costHeaderFor(input) {
-      const c = computeCost(input)
+      const c = costOf(input, true)
       return c.micros === null ? undefined : formatMicros(c.micros)
     },
     setProviderUp: (provider, up) => prom.setProviderUp(provider, up),
