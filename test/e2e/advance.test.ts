@@ -74,7 +74,11 @@ describe('e2e: cutover phase advance (bin/run.js, reference daemon, mock provide
       expect(op.state).to.equal('done')
       // Each step was journaled before it ran and marked after: begin precedes done in the trail.
       const trail = state.listTrail().filter((t) => (t.payload as {operation_id?: string}).operation_id === op.id).map((t) => `${t.kind}:${(t.payload as {step?: number}).step ?? ''}`)
-      expect(trail).to.deep.equal(['operation.begin:', 'step.begin:0', 'step.done:0', 'step.begin:1', 'step.done:1', 'step.begin:2', 'step.done:2', 'operation.done:'])
+      // The restart ran inside a planned maintenance window, closed once the daemon answered (plus the grace).
+      expect(trail).to.deep.equal(['operation.begin:', 'step.begin:0', 'step.done:0', 'step.begin:1', 'maintenance.begin:', 'maintenance.end:', 'step.done:1', 'step.begin:2', 'step.done:2', 'operation.done:'])
+      const windows = state.listMaintenance()
+      expect(windows.map((w) => [w.kind, w.planned, w.operationId, w.unterminated])).to.deep.equal([['advance-step', true, op.id, false]])
+      expect(windows[0]!.detail).to.deep.include({outcome: 'verified_up'})
       expect(state.verifyTrail().ok).to.equal(true)
     })
     // The next advance has no gate 2 -> 3 in this playbook: a usage error, nothing changes.

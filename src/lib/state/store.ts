@@ -740,7 +740,7 @@ export class StateStore {
       const row = this.db.prepare('SELECT detail FROM maintenance_windows WHERE id = ?').get(id) as Row
       const detail = {...(parse<Record<string, unknown> | null>(row.detail) ?? {}), ...(input.outcome ? {outcome: input.outcome} : {}), ...(input.detail === undefined ? {} : {end: input.detail}), grace_ms: Math.round(grace)}
       this.db.prepare('UPDATE maintenance_windows SET ended_at = ?, detail = ? WHERE id = ?').run(endedAt, json(detail), id)
-      this.appendTrailInTx('maintenance.end', {window_id: id, kind: current.kind, ended_at: endedAt, grace_ms: Math.round(grace), outcome: input.outcome ?? null})
+      this.appendTrailInTx('maintenance.end', {window_id: id, kind: current.kind, operation_id: current.operationId, ended_at: endedAt, grace_ms: Math.round(grace), outcome: input.outcome ?? null})
       return this.getMaintenance(id)!
     })
   }
