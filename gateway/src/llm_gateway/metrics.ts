@@ -9,7 +9,7 @@
  * Latency percentiles come from a histogram exact below 100 ms and to two significant digits above
  * (reported at the bucket midpoint, so within 5 %); averages and sums are exact.
  */
-import type {BetterDb} from './audit.js'
+import type {AuditRow, BetterDb} from './audit.js'
 import {
   AGG_SOURCE_COLUMNS,
   type AggDims,
@@ -292,43 +292,9 @@ export interface MetricsContext {
 const NONE = 'none'
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString())
 
-interface RawEntryRow {
+/** An audit_log row as read back: the stored columns plus its rowid; bodies only when asked for. */
+type RawEntryRow = Omit<AuditRow, 'request_body' | 'request_body_parts' | 'response_body' | 'parts'> & {
   id: number
-  request_id: string
-  received_at: number
-  first_byte_at: number | null
-  done_at: number
-  method: string
-  path: string
-  agent_type: string
-  provider: string | null
-  provider_type: string | null
-  model_requested: string | null
-  model_served: string | null
-  routing_reason: string | null
-  stream: number
-  status: number
-  success: number
-  error_type: string | null
-  error_message: string | null
-  stop_reason: string | null
-  attempts: number
-  fallback_used: number
-  latency_ms: number
-  ttfb_ms: number | null
-  overhead_ms: number
-  input_tokens: number
-  output_tokens: number
-  cache_write_tokens: number
-  cache_write_5m_tokens: number | null
-  cache_write_1h_tokens: number | null
-  cache_read_tokens: number
-  usage_missing: number
-  usage_estimated: number
-  cost_micros: number | null
-  cost_status: string
-  pricing: string | null
-  price_tier: string | null
   request_body?: string | null
   request_body_parts?: string | null
   response_body?: string | null
