@@ -150,6 +150,42 @@ describe('reliability: hostile and malformed input to every listener', function 
     await stillHealthy()
   })
 
+  /*
+   * Regression (CI run of 2026-12-07, seed 799021439): a 523,578-byte body got `write EPIPE` instead of
+   * the 413. The gateway answered before reading the body and the connection (Connection: close, as
+   * with agent: false) was closed with unread bytes, which resets it. Each size, declared and chunked,
+   * to the gateway and, refused, to the proxy: the client must read the status every time.
+   */
+  it('regression (seed 799021439): an oversized body over a Connection: close client always reads its 413, never EPIPE/ECONNRESET', async () => {
+    const tally = new Tally('gateway and proxy: oversized bodies, client keeps sending')
+    const failures: string[] = []
+    const sizes = [523_578, MAX_BODY_BYTES * 3, 4 * 1024 * 1024]
+    for (let round = 0; round < 10; round++) {
+      for (const size of sizes) {
+        for (const chunked of [false, true]) {
+          const headers: Record<string, string> = {...JSON_HEADERS, ...(chunked ? {'transfer-encoding': 'chunked'} : {})}
+          const gateway = await hit(daemon.gatewayPort, {method: 'POST', path: '/v1/messages', headers, body: Buffer.alloc(size, 0x20)})
+          tally.count(gateway.status)
+          if (gateway.error !== undefined || gateway.status !== 413 || !isAnthropicEnvelope(gateway.text)) failures.push(`gateway ${size} bytes${chunked ? ' chunked' : ''}: ${gateway.status} ${gateway.error ?? gateway.text.slice(0, 100)}`)
+          const proxy = await hit(proxyPort, {method: 'POST', path: 'http://refused.example:80/v1/messages', headers, body: Buffer.alloc(size, 0x20)})
+          tally.count(proxy.status)
+          if (proxy.error !== undefined || proxy.status !== 403 || !isProxyText(proxy.text)) failures.push(`proxy ${size} bytes${chunked ? ' chunked' : ''}: ${proxy.status} ${proxy.error ?? proxy.text.slice(0, 100)}`)
+        }
+      }
+    }
+    expect(failures).to.deep.equal([])
+    // The seed that failed in CI, replayed as it was generated.
+    await fc.assert(
+      fc.asyncProperty(badMessagesBody, fc.constantFrom('/v1/messages', '/v1/messages/count_tokens', '/v1/messages?beta=true'), fuzzHeaders, async ({kind, body}, path, headers) => {
+        const r = await hit(daemon.gatewayPort, {method: 'POST', path, headers: {...JSON_HEADERS, ...headers, 'content-type': 'application/json'}, body})
+        tally.count(r.status)
+        assertClientError(r, isAnthropicEnvelope, `${kind} (${body.length} bytes) to ${path}`, kind)
+      }),
+      {seed: 799021439, numRuns: 60},
+    )
+    await stillHealthy()
+  })
+
   it('gateway: any method and path, audit/metrics queries and headers -> never a 5xx; errors in Anthropic envelope', async () => {
     const tally = new Tally('gateway: methods, paths, queries, headers')
     await fc.assert(

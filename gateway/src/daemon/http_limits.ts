@@ -5,7 +5,7 @@
  * parser-level client errors (bad framing, smuggling patterns, header injection, oversize
  * heads, timeouts) answered in the listener's own error envelope and the connection closed.
  */
-import type {Server} from 'node:http'
+import type {IncomingMessage, Server, ServerResponse} from 'node:http'
 import type {Socket} from 'node:net'
 import type {Duplex} from 'node:stream'
 
@@ -65,4 +65,65 @@ export function applyClientLimits(server: Server, limits: ClientLimits): void {
     const [contentType, body] = limits.errorBody(status, message)
     socket.end(`HTTP/1.1 ${status} ${REASONS[status] ?? 'Bad Request'}\r\ncontent-type: ${contentType}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
   })
+}
+
+export type BodyResult = {kind: 'ok'; body: Buffer} | {kind: 'too_large'; size: number} | {kind: 'aborted'}
+
+/**
+ * Reads a request body up to `limit` bytes. Beyond it (declared or streamed) it stops collecting and
+ * answers too_large at once, without buffering the rest; the caller then answers with
+ * `endAfterRequestDrained`, which reads and drops what the client still sends.
+ */
+export function readBodyUpTo(req: IncomingMessage, limit: number): Promise<BodyResult> {
+  const declared = Number(req.headers['content-length'])
+  if (Number.isFinite(declared) && declared > limit) return Promise.resolve({kind: 'too_large', size: declared})
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    let done = false
+    const finish = (r: BodyResult): void => {
+      if (done) return
+      done = true
+      req.removeListener('data', onData)
+      resolve(r)
+    }
+    const onData = (c: Buffer): void => {
+      size += c.length
+      if (size > limit) {
+        chunks.length = 0
+        finish({kind: 'too_large', size})
+        return
+      }
+      chunks.push(c)
+    }
+    req.on('data', onData)
+    req.once('end', () => finish({kind: 'ok', body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)}))
+    req.once('error', () => finish({kind: 'aborted'}))
+    req.once('close', () => {
+      if (!req.complete) finish({kind: 'aborted'})
+    })
+  })
+}
+
+/**
+ * Sends a response to a request whose body was not read (too large, refused) and ends it only once the
+ * client has finished sending, reading and dropping the rest of the body. Why: the connection is closed
+ * after this answer, and a socket closed with unread bytes is reset; the reset makes the client's pending
+ * write fail (EPIPE, ECONNRESET) and can discard the answer before the client reads it. A client that
+ * never finishes is cut by the server's request timeout, after the answer has been flushed.
+ */
+export function endAfterRequestDrained(req: IncomingMessage, res: ServerResponse, status: number, headers: Record<string, string | string[] | number>, body: string): void {
+  res.writeHead(status, {...headers, 'content-length': Buffer.byteLength(body), connection: 'close'})
+  res.write(body)
+  const end = (): void => {
+    if (!res.writableEnded) res.end()
+  }
+  if (req.complete || req.destroyed) {
+    end()
+    return
+  }
+  req.once('end', end)
+  req.once('close', end)
+  req.once('error', end)
+  req.resume()
 }

@@ -20,6 +20,7 @@ import {type Inbound, type ProviderAdapter, createAdapters} from './providers/in
 import type {RecordSink, RequestRecord, Usage} from './record.js'
 import {route} from './router.js'
 import {DEFAULT_MAX_BODY_BYTES, type GatewaySettings} from './settings.js'
+import {readBodyUpTo} from '../daemon/http_limits.js'
 import {SseParser} from './sse.js'
 import {MessageAccumulator, toRecordUsage} from './translate/accumulator.js'
 import {type Json, wireToRecordUsage} from './translate/common.js'
@@ -255,40 +256,6 @@ function bodyFromScan(body: Buffer, scan: TopLevelScan): JsonBody {
   }
 }
 
-type BodyResult = {kind: 'ok'; body: Buffer} | {kind: 'too_large'; size: number} | {kind: 'aborted'}
-
-/** Reads the request body up to `limit` bytes; beyond it stops collecting (never buffers an oversize body). */
-function readBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
-  const declared = Number(req.headers['content-length'])
-  if (Number.isFinite(declared) && declared > limit) return Promise.resolve({kind: 'too_large', size: declared})
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    let done = false
-    const finish = (r: BodyResult): void => {
-      if (done) return
-      done = true
-      req.removeListener('data', onData)
-      resolve(r)
-    }
-    const onData = (c: Buffer): void => {
-      size += c.length
-      if (size > limit) {
-        chunks.length = 0
-        finish({kind: 'too_large', size})
-        return
-      }
-      chunks.push(c)
-    }
-    req.on('data', onData)
-    req.once('end', () => finish({kind: 'ok', body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)}))
-    req.once('error', () => finish({kind: 'aborted'}))
-    req.once('close', () => {
-      if (!req.complete) finish({kind: 'aborted'})
-    })
-  })
-}
-
 export function createApiHandler(deps: ApiDeps): ApiHandler {
   const settings = deps.config
   const log = deps.log
@@ -347,7 +314,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
   }
 
   /** Error response in Anthropic's envelope; `body` given = an upstream Anthropic body forwarded unchanged. */
-  function sendError(res: ServerResponse, ex: Exchange, status: number, type: string, message: string, extra?: {body?: string; headers?: Headers}): void {
+  function sendError(res: ServerResponse, ex: Exchange, status: number, type: string, message: string, extra?: {body?: string; headers?: Headers; unreadRequest?: IncomingMessage}): void {
     ex.overheadMs = Math.max(0, performance.now() - ex.t0 - ex.waitMs)
     ex.status = status
     ex.fail(type, message)
@@ -366,7 +333,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     const body = extra?.body ?? errorEnvelope(type, message, ex.id)
     ex.responseBody = body
     addCostHeader(headers, ex)
-    sendErrorBody(res, status, body, {requestId: ex.id, headers})
+    sendErrorBody(res, status, body, {requestId: ex.id, headers, unreadRequest: extra?.unreadRequest})
   }
 
   function sendJson(res: ServerResponse, ex: Exchange, status: number, body: string, extra?: Record<string, string>): void {
@@ -881,17 +848,14 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
 
   /** Reads a JSON request body, answering 400/413 itself; the body is scanned, not parsed (see json_scan.ts). */
   async function readJson(req: IncomingMessage, res: ServerResponse, ex: Exchange): Promise<JsonBody | undefined> {
-    const r = await readBody(req, maxBodyBytes)
+    const r = await readBodyUpTo(req, maxBodyBytes)
     ex.t0 = performance.now()
     if (r.kind === 'aborted') {
       ex.fail('client_aborted', 'client closed the connection while sending the request')
       return undefined
     }
     if (r.kind === 'too_large') {
-      // Read and drop the rest (bounded by the server's request timeout): closing with unread bytes resets the
-      // connection, and the reset discards this answer on the client's side before it reads it.
-      req.resume()
-      sendError(res, ex, 413, 'request_too_large', `request body exceeds the gateway limit of ${maxBodyBytes} bytes (llmGateway.server.maxBodyBytes)`)
+      sendError(res, ex, 413, 'request_too_large', `request body exceeds the gateway limit of ${maxBodyBytes} bytes (llmGateway.server.maxBodyBytes)`, {unreadRequest: req})
       return undefined
     }
     ex.requestBody = r.body

@@ -1,5 +1,6 @@
 /** Anthropic error envelope helpers: every error the gateway answers has this shape. */
-import type {ServerResponse} from 'node:http'
+import type {IncomingMessage, ServerResponse} from 'node:http'
+import {endAfterRequestDrained} from '../daemon/http_limits.js'
 
 export type AnthropicErrorType =
   | 'invalid_request_error'
@@ -95,6 +96,8 @@ export function mapUpstreamError(status: number, text: string, providerName: str
 export interface SendErrorOptions {
   requestId: string
   headers?: Record<string, string | string[]>
+  /** The request's body was not read (too large): answer now, end once the client has sent the rest. */
+  unreadRequest?: IncomingMessage
 }
 
 /** Writes an Anthropic error response unless headers were already sent. */
@@ -113,6 +116,10 @@ export function sendErrorBody(res: ServerResponse, status: number, body: string,
     'request-id': opts.requestId,
     'x-gateway-request-id': opts.requestId,
     ...opts.headers,
+  }
+  if (opts.unreadRequest) {
+    endAfterRequestDrained(opts.unreadRequest, res, status, headers, body)
+    return
   }
   res.writeHead(status, headers)
   res.end(body)

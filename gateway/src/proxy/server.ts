@@ -12,7 +12,7 @@ import {createServer, request as httpRequest, type IncomingHttpHeaders, type Inc
 import {request as httpsRequest} from 'node:https'
 import {connect, type AddressInfo, type Socket} from 'node:net'
 import type {GatewayConfig} from '../daemon/config.js'
-import {applyClientLimits} from '../daemon/http_limits.js'
+import {applyClientLimits, endAfterRequestDrained, readBodyUpTo} from '../daemon/http_limits.js'
 import type {Logger} from '../daemon/log.js'
 
 export interface LegacyProxyOptions {
@@ -69,20 +69,14 @@ function stripHopByHop(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   return out
 }
 
+/** A plain-text refusal sent before the request body was read: ended once the client has sent it all. */
+function plainRefusal(req: IncomingMessage, res: ServerResponse, status: number, message: string): void {
+  endAfterRequestDrained(req, res, status, {'content-type': 'text/plain; charset=utf-8'}, message)
+}
+
 function plainResponse(res: ServerResponse, status: number, message: string): void {
   res.writeHead(status, {'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(message), connection: 'close'})
   res.end(message)
-}
-
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    if (size > limit) return null
-    chunks.push(chunk as Buffer)
-  }
-  return Buffer.concat(chunks)
 }
 
 export async function startProxyServer(options: LegacyProxyOptions): Promise<LegacyProxyHandle> {
@@ -111,26 +105,27 @@ export async function startProxyServer(options: LegacyProxyOptions): Promise<Leg
     try {
       url = new URL(req.url ?? '')
     } catch {
-      plainResponse(res, 400, 'cco legacy proxy: expected an absolute-form request (use it as HTTP_PROXY/HTTPS_PROXY)\n')
+      plainRefusal(req, res, 400, 'cco legacy proxy: expected an absolute-form request (use it as HTTP_PROXY/HTTPS_PROXY)\n')
       return
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      plainResponse(res, 400, `cco legacy proxy: unsupported scheme ${url.protocol}\n`)
+      plainRefusal(req, res, 400, `cco legacy proxy: unsupported scheme ${url.protocol}\n`)
       return
     }
     const port = url.port || (url.protocol === 'https:' ? '443' : '80')
     const target = `${normalizeHost(url.hostname)}:${port}`
     if (!allowed.has(target)) {
       log.warn(`Proxy: refused ${req.method} to ${target} (not a configured provider)`)
-      req.resume()
-      plainResponse(res, 403, forbidden(target))
+      plainRefusal(req, res, 403, forbidden(target))
       return
     }
-    const body = await readBody(req, MAX_PROXY_BODY_BYTES)
-    if (body === null) {
-      plainResponse(res, 413, `cco legacy proxy: request body larger than ${MAX_PROXY_BODY_BYTES} bytes\n`)
+    const read = await readBodyUpTo(req, MAX_PROXY_BODY_BYTES)
+    if (read.kind === 'aborted') return
+    if (read.kind === 'too_large') {
+      plainRefusal(req, res, 413, `cco legacy proxy: request body larger than ${MAX_PROXY_BODY_BYTES} bytes\n`)
       return
     }
+    const body = read.body
     const headers = stripHopByHop(req.headers)
     headers.host = url.host
     headers.connection = 'close'
