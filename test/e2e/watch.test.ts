@@ -101,7 +101,7 @@ describe('e2e: cutover watch (rollback triggers against the reference daemon and
     })
   })
 
-  it('latency about 30% above the pinned baseline: an alert (terminal and webhook), no rollback, exit 0', async () => {
+  it('latency about 37% above the pinned baseline: an alert (terminal and webhook), no rollback, exit 0', async () => {
     const {home, gatewayUrl} = await phase2Home()
     await mock.setFaults({latencyMs: 200})
     await sendMessages(gatewayUrl, 8, false)
@@ -110,13 +110,14 @@ describe('e2e: cutover watch (rollback triggers against the reference daemon and
     try {
       const pinned = await pinBaseline({state, target: new Target(bundledTargetSpec(home)), playbook: await loadPlaybook(PLAYBOOK), phase: 1})
       expect(pinned.pinned.map((p) => p.key)).to.deep.equal(['gateway:latency_ms:avg'])
-      expect(pinned.pinned[0]!.value).to.be.within(200, 260)
+      expect(pinned.pinned[0]!.value).to.be.within(200, 275)
     } finally {
       state.close()
     }
     // From here on the gateway's metrics count only the degraded traffic.
     expect((await fetch(`${gatewayUrl}/gateway/metrics/reset`, {method: 'POST'})).status).to.equal(200)
-    await mock.setFaults({latencyMs: 262})
+    // 275 ms is the middle of the alert band (25-50% above 200 ms): overheads a loaded machine adds to both sides keep it there.
+    await mock.setFaults({latencyMs: 275})
     await sendMessages(gatewayUrl, 8, false)
     await waitUntil(async () => (await gatewayTotals(gatewayUrl)).total >= 8, 'the gateway to count the degraded requests')
 
