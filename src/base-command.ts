@@ -21,7 +21,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     home: Flags.string({
       description: "The target's home directory (default: $CCO_HOME, else ~/.cco).",
       helpGroup: 'GLOBAL',
-      default: async () => defaultHome(),
+      // No computed default: help and the README show the rule above, not the home of whoever built the manifest.
     }),
     target: Flags.string({
       description: 'Target file (YAML) describing the cco installation to act on (default: the bundled reference daemon).',
@@ -47,7 +47,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     await super.init()
     // chalk ignores NO_COLOR by itself.
     if ('NO_COLOR' in process.env) chalk.level = 0
-    const {args, flags, metadata} = await this.parse({
+    const {args, flags} = await this.parse({
       args: this.ctor.args,
       baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
       enableJsonFlag: this.ctor.enableJsonFlag,
@@ -56,14 +56,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     })
     this.flags = flags as BaseFlags<T>
     this.args = args as BaseArgs<T>
-    this.homeFromCommandLine = metadata.flags.home?.setFromDefault !== true
+    this.homeFromCommandLine = (flags as {home?: string}).home !== undefined
   }
 
   /** The target selected by --target / --home (cached per command run). Throws ConfigError for a bad target file. */
   protected async target(): Promise<Target> {
     if (!this.cachedTarget) {
       const [{resolveTargetSpec}, {Target}] = await Promise.all([import('./lib/target/spec.js'), import('./lib/target/target.js')])
-      const flags = this.flags as {home: string; target?: string}
+      const flags = this.flags as {home?: string; target?: string}
       const spec = resolveTargetSpec({
         targetFile: flags.target,
         explicitHome: this.homeFromCommandLine ? flags.home : undefined,

@@ -11,7 +11,7 @@ import {StateStore} from '../../src/lib/state/store.js'
 import type {ValidationReport} from '../../src/lib/validate/types.js'
 import {REPO_ROOT} from '../helpers/fixtures.js'
 import {cleanupTempDirs, makeTempDir} from '../helpers/tmp.js'
-import {DaemonHome, MockUpstream, PROBE_ENV} from '../unit/checks/harness.js'
+import {DaemonHome, MockUpstream, PROBE_ENV} from '../helpers/checks.js'
 
 const RUN = path.join(REPO_ROOT, 'bin', 'run.js')
 

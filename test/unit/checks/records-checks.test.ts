@@ -6,7 +6,7 @@ import {StateStore} from '../../../src/lib/state/store.js'
 import {bundledTargetSpec} from '../../../src/lib/target/spec.js'
 import {Target} from '../../../src/lib/target/target.js'
 import {cleanupTempDirs, makeTempDir} from '../../helpers/tmp.js'
-import {runCheck, show} from './harness.js'
+import {runCheck, show} from '../../helpers/checks.js'
 
 describe('records checks', () => {
   let state: StateStore

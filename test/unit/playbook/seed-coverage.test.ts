@@ -5,7 +5,8 @@
  * plan_ref quoting the plan line. A line added to the plan without a playbook entry fails here.
  */
 import {expect} from 'chai'
-import {readFileSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
+import path from 'node:path'
 
 import {
   type CheckRef,
@@ -19,10 +20,20 @@ import {
   type Playbook,
   type RollbackTrigger,
 } from '../../../src/lib/playbook/index.js'
+import {REPO_ROOT} from '../../helpers/fixtures.js'
 
-const PLAN_PATH = '/work/shared/seed/GATEWAY_CUTOVER_PLAN.md'
-const PLAN = readFileSync(PLAN_PATH, 'utf8')
+/**
+ * The plan lives beside the checkout (../shared/seed/, where CI and developers have it), or at $CUTOVER_PLAN.
+ * A clone elsewhere has no plan: this file is then reported as skipped, with the reason, and the rest of
+ * the suite runs. CUTOVER_REQUIRE_PLAN=1 (set by .ci/run) makes a missing plan a failure instead.
+ */
+const PLAN_PATH = process.env.CUTOVER_PLAN ?? path.resolve(REPO_ROOT, '..', 'shared', 'seed', 'GATEWAY_CUTOVER_PLAN.md')
+const PLAN_FOUND = existsSync(PLAN_PATH)
+const PLAN = PLAN_FOUND ? readFileSync(PLAN_PATH, 'utf8') : ''
 const LINES = PLAN.split('\n')
+const describeWithPlan = PLAN_FOUND || process.env.CUTOVER_REQUIRE_PLAN === '1'
+  ? describe
+  : (title: string, _needsThePlan: () => void) => describe(title, () => it.skip(`skipped: no plan at ${PLAN_PATH} (put ../shared beside the checkout or set CUTOVER_PLAN)`))
 
 /** Lines from the heading that starts with `start` up to the next heading of the same or higher level. */
 function section(start: string): string[] {
@@ -191,7 +202,8 @@ const KPIS: Record<string, {id: string; operator: string; threshold: number; uni
   'Target: 100% of requests logged': {id: 'cost-tracking', operator: '==', threshold: 100, unit: 'percent'},
 }
 
-describe('the seed playbook covers the whole plan', () => {
+describeWithPlan('the seed playbook covers the whole plan', () => {
+  if (!PLAN_FOUND) it(`needs the plan: ${PLAN_PATH} is missing (CUTOVER_REQUIRE_PLAN=1)`, () => expect.fail(`the plan is missing at ${PLAN_PATH}`))
   let pb: Playbook
   before(async () => {
     pb = await loadPlaybook(defaultPlaybookPath())

@@ -7,7 +7,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 
 import {cleanupTempDirs} from '../../helpers/tmp.js'
-import {DaemonHome, daemonBuilt, MockUpstream, show} from './harness.js'
+import {DaemonHome, daemonBuilt, MockUpstream, show} from '../../helpers/checks.js'
 
 describe('checks against the reference daemon', function () {
   this.timeout(120_000)

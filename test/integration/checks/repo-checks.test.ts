@@ -12,7 +12,7 @@ import {bundledTargetSpec} from '../../../src/lib/target/spec.js'
 import {Target} from '../../../src/lib/target/target.js'
 import {REPO_ROOT} from '../../helpers/fixtures.js'
 import {cleanupTempDirs, makeTempDir} from '../../helpers/tmp.js'
-import {runCheck, show} from './harness.js'
+import {runCheck, show} from '../../helpers/checks.js'
 
 const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'repos')
 const GIT_ENV = {GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.invalid'}
