@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from './base-command.js'
 import {ExitCode} from './lib/errors.js'
 import {type DaemonActionResult, describeAction, performDaemonAction} from './lib/target/daemon-ops.js'
-import {parseDuration} from './lib/util/duration.js'
+import {parseFlagDuration} from './lib/util/duration.js'
 
 /** `cutover daemon start|stop|restart`: one action on the target's daemon, under the operation lock. */
 export abstract class DaemonActionCommand extends BaseCommand<typeof DaemonActionCommand> {
@@ -17,7 +17,7 @@ export abstract class DaemonActionCommand extends BaseCommand<typeof DaemonActio
   protected abstract readonly action: 'start' | 'stop' | 'restart'
 
   async run(): Promise<DaemonActionResult> {
-    const waitMs = parseDuration(this.flags.wait, '--wait')
+    const waitMs = parseFlagDuration(this.flags.wait, '--wait')
     const result = await performDaemonAction(await this.target(), await this.state(), this.action, waitMs)
     const {out, err} = describeAction(result)
     for (const line of out) this.log(line)

@@ -4,7 +4,7 @@
  * before a check runs (defaults applied). Hand-written: the messages name the parameter and say
  * what is expected, which is what an operator editing YAML needs.
  */
-import {parseDuration} from '../lib/util/duration.js'
+import {parseFlagDuration} from '../lib/util/duration.js'
 
 export type ParamSpec =
   | {type: 'string'; description: string; default?: string; required?: boolean; pattern?: RegExp; patternText?: string}
@@ -56,7 +56,7 @@ function checkOne(name: string, spec: ParamSpec, raw: unknown, issues: ParamIssu
       if (typeof raw !== 'string') return bad(`expected a duration such as 10s or 1h, got ${describe(raw)}`)
       let ms: number
       try {
-        ms = parseDuration(raw, name)
+        ms = parseFlagDuration(raw, name)
       } catch {
         return bad(`"${raw}" is not a duration (use e.g. 500ms, 10s, 15m, 1h)`)
       }
@@ -112,7 +112,7 @@ export function validateParams(schema: ParamsSchema, raw: unknown): ParamsValida
     const v = given[name]
     if (v === undefined || v === null) {
       if (spec.required) issues.push({param: name, message: `missing required parameter "${name}" (${spec.description})`})
-      else if (spec.default !== undefined) value[name] = spec.type === 'duration' ? parseDuration(spec.default, name) : spec.default
+      else if (spec.default !== undefined) value[name] = spec.type === 'duration' ? parseFlagDuration(spec.default, name) : spec.default
       continue
     }
     const checked = checkOne(name, spec, v, issues)

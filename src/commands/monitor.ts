@@ -5,7 +5,7 @@ import {BaseCommand} from '../base-command.js'
 import {ConfigError, ExitCode} from '../lib/errors.js'
 import {formatNumber} from '../lib/evaluate/criterion.js'
 import {isUp, type LiveStatus, type MonitorSummary, runMonitor} from '../lib/monitor/index.js'
-import {formatDuration, parseDuration} from '../lib/util/duration.js'
+import {formatElapsed, parseFlagDuration} from '../lib/util/duration.js'
 
 export type MonitorResult = MonitorSummary & {target: {name: string; home: string}; state: string}
 
@@ -50,9 +50,9 @@ From cron, use --once with --interval set to the cron period (gaps longer than t
 
   async run(): Promise<MonitorResult> {
     const {flags} = this
-    const intervalMs = parseDuration(flags.interval, '--interval')
+    const intervalMs = parseFlagDuration(flags.interval, '--interval')
     if (intervalMs < 100) throw new ConfigError(`--interval ${flags.interval} is too short; use at least 100ms`, ['e.g. --interval 5s'])
-    const durationMs = flags.duration === undefined ? undefined : parseDuration(flags.duration, '--duration')
+    const durationMs = flags.duration === undefined ? undefined : parseFlagDuration(flags.duration, '--duration')
     if (flags.once && durationMs !== undefined) throw new ConfigError('--once and --duration exclude each other', ['Use --once from cron, or --duration for a run of a given length.'])
     const target = await this.target()
     const state = await this.state()
@@ -64,7 +64,7 @@ From cron, use --once with --interval set to the cron period (gaps longer than t
     const quiet = this.jsonEnabled()
     const tty = process.stderr.isTTY === true
     if (!quiet) {
-      process.stderr.write(`monitoring ${target.name} (${target.home}) every ${formatDuration(intervalMs)}${durationMs === undefined ? (flags.once ? ', once' : ' until Ctrl-C') : ` for ${formatDuration(durationMs)}`}; samples -> ${state.file}\n`)
+      process.stderr.write(`monitoring ${target.name} (${target.home}) every ${formatElapsed(intervalMs)}${durationMs === undefined ? (flags.once ? ', once' : ' until Ctrl-C') : ` for ${formatElapsed(durationMs)}`}; samples -> ${state.file}\n`)
     }
     let summary: MonitorSummary
     try {

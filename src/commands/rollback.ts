@@ -4,7 +4,7 @@ import {BaseCommand} from '../base-command.js'
 import {ConfigError} from '../lib/errors.js'
 import {defaultPlaybookPath, displayPath, durationMs, loadPlaybook} from '../lib/playbook/index.js'
 import {flagRollback, type FlagRollbackResult, gitRollback, type GitRollbackResult, rehearseGitRollback, type RehearseResult} from '../lib/rollback/index.js'
-import {parseDuration} from '../lib/util/duration.js'
+import {parseFlagDuration} from '../lib/util/duration.js'
 
 export type RollbackCommandResult = FlagRollbackResult | GitRollbackResult | RehearseResult
 
@@ -32,7 +32,7 @@ Exit codes: 0 done within the objective, 1 failed or over the objective, 2 usage
   async run(): Promise<RollbackCommandResult> {
     const decidedAt = performance.now()
     const {flags} = this
-    const objectiveMs = flags.objective === undefined ? undefined : parseDuration(flags.objective, '--objective')
+    const objectiveMs = flags.objective === undefined ? undefined : parseFlagDuration(flags.objective, '--objective')
     if (objectiveMs !== undefined && objectiveMs <= 0) throw new ConfigError('--objective must be greater than zero, e.g. 30s')
     const quiet = this.jsonEnabled()
     const log = (line: string) => {
@@ -44,7 +44,7 @@ Exit codes: 0 done within the objective, 1 failed or over the objective, 2 usage
     if (flags.rehearse) {
       result = await rehearseGitRollback({target, state, ...(objectiveMs === undefined ? {} : {objectiveMs}), log})
     } else {
-      const lock = await state.acquireOperationLock(flags.flag ? 'rollback --flag' : 'rollback --git', {waitMs: parseDuration(flags.wait, '--wait')})
+      const lock = await state.acquireOperationLock(flags.flag ? 'rollback --flag' : 'rollback --git', {waitMs: parseFlagDuration(flags.wait, '--wait')})
       try {
         if (flags.flag) {
           result = await flagRollback({target, state, decidedAt, ...(objectiveMs === undefined ? {} : {objectiveMs}), ...(flags.reason ? {reason: flags.reason} : {}), log})

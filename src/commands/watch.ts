@@ -4,7 +4,7 @@ import {BaseCommand} from '../base-command.js'
 import {ConfigError} from '../lib/errors.js'
 import {defaultPlaybookPath, loadPlaybook} from '../lib/playbook/index.js'
 import {watchTriggers, type WatchResult} from '../lib/rollback/index.js'
-import {parseDuration} from '../lib/util/duration.js'
+import {parseFlagDuration} from '../lib/util/duration.js'
 
 export default class Watch extends BaseCommand<typeof Watch> {
   static override description = `Evaluate the playbook's rollback triggers continuously against the pinned baseline.
@@ -26,9 +26,9 @@ Exit codes: 0 no rollback needed, 1 a rollback fired or is recommended, 2 usage 
 
   async run(): Promise<WatchResult> {
     const {flags} = this
-    const intervalMs = parseDuration(flags.interval, '--interval')
+    const intervalMs = parseFlagDuration(flags.interval, '--interval')
     if (intervalMs <= 0) throw new ConfigError('--interval must be greater than zero, e.g. 30s')
-    const durationMs = flags.duration === undefined ? undefined : parseDuration(flags.duration, '--duration')
+    const durationMs = flags.duration === undefined ? undefined : parseFlagDuration(flags.duration, '--duration')
     if (flags.notify) {
       let url: URL
       try {

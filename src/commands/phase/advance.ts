@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {advancePhase, type AdvanceResult} from '../../lib/apply/index.js'
 import {defaultPlaybookPath, displayPath, loadPlaybook} from '../../lib/playbook/index.js'
-import {parseDuration} from '../../lib/util/duration.js'
+import {parseFlagDuration} from '../../lib/util/duration.js'
 
 export default class PhaseAdvance extends BaseCommand<typeof PhaseAdvance> {
   static override description = `Move the target into the next phase: the gate must say GO (or --force with --reason, recorded), then the phase's apply steps run one by one, each journaled before it runs and marked after; the new phase's validation decides.
@@ -45,7 +45,7 @@ Exit codes: 0 advanced, 1 rolled back or NO-GO, 2 usage/playbook error, 3 gate i
       ...(flags.reason ? {reason: flags.reason} : {}),
       abort: flags.abort,
       ...(flags['prometheus-url'] ? {prometheusUrl: flags['prometheus-url']} : {}),
-      lockWaitMs: parseDuration(flags.wait, '--wait'),
+      lockWaitMs: parseFlagDuration(flags.wait, '--wait'),
       log: (line) => {
         if (!quiet) this.log(line)
       },

@@ -9,7 +9,7 @@ import path from 'node:path'
 
 import {ConfigError} from '../errors.js'
 import type {ApplyStep, GitStep, Playbook} from '../playbook/types.js'
-import {durationMs as playbookDuration} from '../playbook/duration.js'
+import {durationMs as playbookDuration} from '../util/duration.js'
 import type {StateStore} from '../state/store.js'
 import type {DaemonFlags} from '../target/files.js'
 import type {CommandResult, Target} from '../target/target.js'

@@ -11,7 +11,7 @@
  * An unfinished window is inconclusive even when the value already looks bad: a gate that
  * decides on part of its window is what Argo's "terminated early = success" gets wrong.
  */
-import {parseDuration} from './duration.js'
+import {checkDuration} from '../util/duration.js'
 import {fleetFailurePercent} from './stats.js'
 import type {Baseline, CriterionOutcome, CriterionSpec, HostSample, Measurement, Operator, Outcome} from './types.js'
 import {OPERATORS} from './types.js'
@@ -49,11 +49,8 @@ export function withUnit(n: number | null, unit?: string): string {
 function specProblem(spec: CriterionSpec): string | undefined {
   if (!OPERATORS.includes(spec.operator)) return `unknown operator '${String(spec.operator)}' (use one of ${OPERATORS.join(' ')})`
   if (typeof spec.threshold !== 'number' || Number.isNaN(spec.threshold)) return `threshold must be a number, got ${String(spec.threshold)}`
-  try {
-    if (parseDuration(spec.window) <= 0) return `window '${spec.window}' must be longer than 0`
-  } catch (error) {
-    return (error as Error).message
-  }
+  const window = checkDuration(spec.window, {positive: true})
+  if (!window.ok) return `window: ${window.reason}`
   if (spec.relative_to_baseline) {
     const pct = spec.relative_to_baseline.max_increase_pct
     if (typeof pct !== 'number' || !Number.isFinite(pct) || pct < 0) {

@@ -12,7 +12,7 @@
  * says to use a shorter or named window). windowElapsed: the gateway has been up for the whole
  * window, or the audit log holds requests from before the window started.
  */
-import {formatDuration} from '../evaluate/duration.js'
+import {formatDuration} from '../util/duration.js'
 import {percentOf, ratePerSecond, summarize} from '../evaluate/stats.js'
 import type {Measurement, MeasureSpec, Statistic} from '../evaluate/types.js'
 import {errorMeasurement, windowOf} from '../sources/types.js'

@@ -3,7 +3,7 @@
  * `window: phase` means "since the current phase began" (the phase state's `since`); without a
  * phase state, or when the gate does not leave the current phase, it means "everything recorded".
  */
-import {formatDuration} from '../evaluate/duration.js'
+import {formatDuration} from '../util/duration.js'
 import type {CriterionSpec, SourceName} from '../evaluate/types.js'
 import type {Criterion, Gate, Playbook, Unit} from '../playbook/types.js'
 import type {PhaseState} from '../state/types.js'

@@ -6,7 +6,7 @@
  *   records     the state store (incidents, feedback, approvals, rollbacks, validation runs)
  * A source that cannot answer gives a Measurement with `error`, never an exception.
  */
-import {parseDuration} from '../evaluate/duration.js'
+import {parseDuration} from '../util/duration.js'
 import type {ExcludedSpan, HealthSample} from '../evaluate/stats.js'
 import type {Measurement, MeasureSpec} from '../evaluate/types.js'
 import {GatewaySource} from '../sources/gateway.js'

@@ -20,7 +20,7 @@ import {RecordsSource} from '../sources/records.js'
 import {errorMeasurement, windowOf} from '../sources/types.js'
 import type {StateStore} from '../state/store.js'
 import type {RollbackRecord as StoredRollback} from '../state/types.js'
-import {parseDuration as parseUtilDuration} from '../util/duration.js'
+import {parseDuration} from '../util/duration.js'
 
 export const VALIDATION_RUN_KIND = 'validate'
 export const ACTIVE_USERS_KIND = 'feedback.active_users'
@@ -73,7 +73,7 @@ export function measureRecords(state: StateStore, input: RecordsInput, spec: Mea
     let objectiveMs: number | undefined
     if (params.objective !== undefined) {
       try {
-        objectiveMs = parseUtilDuration(String(params.objective), `${spec.id}: params.objective`)
+        objectiveMs = parseDuration(String(params.objective), {bareSeconds: true, what: `${spec.id}: params.objective`})
       } catch (error) {
         return errorMeasurement(spec, now, (error as Error).message)
       }

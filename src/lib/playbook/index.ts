@@ -1,7 +1,7 @@
 /** The playbook layer: types, loader (YAML with file:line:col errors), check catalog and runbook renderer. */
 export * from './types.js'
 export {type CheckCatalog, catalogOf, KNOWN_CHECK_IDS, knownChecks} from './known-checks.js'
-export {durationMs, humanDuration, parseDuration} from './duration.js'
+export {checkDuration, durationMs, humanDuration, parseDuration} from '../util/duration.js'
 export {formatIssue, type PlaybookIssue} from './schema.js'
 export {defaultPlaybookPath, displayPath, lintPlaybookFile, type LintResult, loadPlaybook, type LoadOptions, packageRoot, parsePlaybook, PlaybookError} from './loader.js'
 export {placeholdersIn, thresholdRange} from './playbook-schema.js'

@@ -1,5 +1,5 @@
 /** The playbook's schema: one validator per type in types.ts, plus the cross-field rules. */
-import {durationMs} from './duration.js'
+import {durationMs} from '../util/duration.js'
 import {
   bool,
   checkId,
@@ -174,9 +174,10 @@ const rollbackProcedure = obj<RollbackProcedure>('a rollback procedure', {
 // ---------- measurements ----------
 
 const windowV = either<string, 'phase'>(
-  'a duration such as "4d", or "phase"',
+  'a duration longer than 0 such as "4d", or "phase"',
   (node) => (isScalarNode(node) && (node as {value?: unknown}).value === 'phase' ? 'b' : 'a'),
-  duration(),
+  // positive: a zero window measures nothing, and the evaluator refuses it; lint says so first.
+  duration({positive: true}),
   oneOf(['phase']),
 )
 

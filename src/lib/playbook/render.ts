@@ -1,5 +1,5 @@
 /** Render a playbook as the operators' runbook, so the document is generated from the executable one. */
-import {humanDuration} from './duration.js'
+import {humanDuration} from '../util/duration.js'
 import type {
   ApplyStep,
   CheckRef,

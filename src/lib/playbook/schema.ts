@@ -8,7 +8,7 @@ import {existsSync} from 'node:fs'
 import path from 'node:path'
 import {type Document, isAlias, isMap, isScalar, isSeq, type LineCounter, type Node, type Pair, type YAMLMap} from 'yaml'
 
-import {parseDuration} from './duration.js'
+import {checkDuration} from '../util/duration.js'
 import type {CheckCatalog} from './known-checks.js'
 
 export interface PlaybookIssue {
@@ -243,8 +243,8 @@ export function bool(): Validator<boolean> {
   }
 }
 
-export function duration(opts: {signed?: boolean} = {}): Validator<string> {
-  const expected = opts.signed ? 'a signed duration such as "-48h" or "+24h"' : 'a duration such as "30s", "10m" or "2d"'
+export function duration(opts: {signed?: boolean; positive?: boolean} = {}): Validator<string> {
+  const expected = opts.signed ? 'a signed duration such as "-48h" or "+24h"' : opts.positive ? 'a duration longer than 0, such as "30s", "10m" or "2d"' : 'a duration such as "30s", "10m" or "2d"'
   return {
     expected,
     check(node, at, ctx) {
@@ -254,7 +254,7 @@ export function duration(opts: {signed?: boolean} = {}): Validator<string> {
         ctx.report(node, at, s.value < 0 ? `negative duration ${s.value} (durations must be zero or more)` : `expected ${expected}, got the number ${s.value} (add a unit, e.g. "${s.value}s")`)
         return INVALID
       }
-      const parsed = parseDuration(s.value, {signed: opts.signed})
+      const parsed = checkDuration(s.value, {signed: opts.signed, positive: opts.positive})
       if (!parsed.ok) return ctx.report(node, at, parsed.reason), INVALID
       return s.value
     },

@@ -12,9 +12,9 @@
  * A compressed window never drops below `minWindowMs`: a 1-hour trigger window at a scale of
  * 21600 would be 167 ms, too short to hold the trigger's minimum number of requests.
  */
-import {formatDuration} from '../evaluate/duration.js'
+import {formatDuration} from '../util/duration.js'
 import {ConfigError} from '../errors.js'
-import {durationMs} from '../playbook/duration.js'
+import {durationMs} from '../util/duration.js'
 import type {Playbook} from '../playbook/types.js'
 
 /** Plan seconds per rehearsal second: one plan day takes 4 s, the happy path about a minute. */

@@ -20,7 +20,7 @@
 import {type ExcludedSpan, inPlannedSpan, mergeSpans} from '../evaluate/stats.js'
 import {isRehearsal, rollbackKindOf} from '../gate/records.js'
 import type {GatewayMetrics, GatewayMetricsSummary} from '../target/gateway-client.js'
-import {durationMs} from '../playbook/duration.js'
+import {durationMs} from '../util/duration.js'
 import type {Kpi, Playbook, RollbackProcedure} from '../playbook/types.js'
 import type {StateStore} from '../state/store.js'
 import type {BaselineRecord, RollbackRecord, SampleRecord} from '../state/types.js'

@@ -21,7 +21,7 @@
  * means no data, so a quiet gateway is inconclusive rather than a pass.
  * windowElapsed is false when the gateway's data starts (`summary.since`) after the window start.
  */
-import {formatDuration} from '../evaluate/duration.js'
+import {formatDuration} from '../util/duration.js'
 import {computeUptime, type ExcludedSpan, percentOf, ratePerSecond, toEpochMs, type HealthSample} from '../evaluate/stats.js'
 import type {Measurement, MeasureSpec} from '../evaluate/types.js'
 import {type FetchImpl, SourceError, getJson, isRecord, parseBaseUrl} from './http.js'

@@ -17,7 +17,7 @@
  *   windowElapsed is true; use a range statistic when coverage matters.
  * NaN (e.g. 0/0 with no traffic) is "no data" (value null), not an error.
  */
-import {formatDuration} from '../evaluate/duration.js'
+import {formatDuration} from '../util/duration.js'
 import type {HostSample, Measurement, MeasureSpec, Statistic} from '../evaluate/types.js'
 import {summarize} from '../evaluate/stats.js'
 import {type FetchImpl, SourceError, getJson, isRecord, parseBaseUrl} from './http.js'

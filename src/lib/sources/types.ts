@@ -1,4 +1,4 @@
-import {parseDuration} from '../evaluate/duration.js'
+import {parseDuration} from '../util/duration.js'
 import type {Measurement, MeasureSpec} from '../evaluate/types.js'
 
 /**

@@ -5,7 +5,7 @@ import {fileURLToPath} from 'node:url'
 import {isMap, LineCounter, parseDocument, type Document} from 'yaml'
 
 import {ConfigError} from '../errors.js'
-import {parseDuration} from '../util/duration.js'
+import {parseFlagDuration} from '../util/duration.js'
 
 export const DAEMON_ACTIONS = ['start', 'stop', 'restart', 'status'] as const
 export type DaemonAction = (typeof DAEMON_ACTIONS)[number]
@@ -254,7 +254,7 @@ export function targetSpecFromDocument(doc: Document, file: string, lineCounter:
       if (typeof v !== 'string' && typeof v !== 'number') fail([...at, 'timeouts', key], `must be a duration such as 30s, got ${describe(v)}`)
       let ms: number
       try {
-        ms = parseDuration(String(v), key)
+        ms = parseFlagDuration(String(v), key)
       } catch {
         return fail([...at, 'timeouts', key], `"${String(v)}" is not a duration (use e.g. 500ms, 30s, 10m)`)
       }

@@ -1,5 +1,5 @@
 export {writeFileAtomic, writeJsonAtomic, type AtomicWriteOptions} from './atomic-write.js'
-export {formatDuration, parseDuration} from './duration.js'
+export {checkDuration, durationMs, DurationError, formatDuration, formatElapsed, humanDuration, parseDuration, parseFlagDuration, type DurationOptions} from './duration.js'
 export {canonicalJson, hashJson, sha256Hex} from './hash.js'
 export {isSecretEnvName, redactText, redactValue, REDACTED} from './redact.js'
 export {isPidAlive} from './process.js'

@@ -2,7 +2,7 @@
 import chalk from 'chalk'
 
 import {VALIDATION_RUN_KIND} from '../gate/records.js'
-import {durationMs} from '../playbook/duration.js'
+import {durationMs} from '../util/duration.js'
 import type {Playbook} from '../playbook/types.js'
 import type {StateStore} from '../state/store.js'
 import type {ValidationReport} from './types.js'

@@ -79,7 +79,7 @@ describe('evaluate/evaluateCriterion', () => {
   it('is an error (not a throw) for an unusable spec', () => {
     const bad = evaluateCriterion(spec({window: 'soon'}), measurement())
     expect(bad.outcome).to.equal('error')
-    expect(bad.reason).to.contain("invalid duration 'soon'")
+    expect(bad.reason).to.contain('"soon" is not a duration at "soon"')
     expect(evaluateCriterion(spec({operator: '!=' as '<'}), measurement()).reason).to.contain("unknown operator '!='")
   })
 

@@ -103,7 +103,7 @@ describe('playbook loader', () => {
     expect(negative.path).to.equal('phases[1].rollback[0].rto')
     expect(negative.message).to.equal('negative duration "-30s" (durations must be zero or more)')
     const unitless = only(mutate('window: 1h', 'window: 60').issues)
-    expect(unitless.message).to.equal('expected a duration such as "30s", "10m" or "2d", got the number 60 (add a unit, e.g. "60s")')
+    expect(unitless.message).to.equal('expected a duration longer than 0, such as "30s", "10m" or "2d", got the number 60 (add a unit, e.g. "60s")')
     const bad = only(mutate('window: 1h', 'window: soon').issues)
     expect(bad.message).to.match(/^"soon" is not a duration/)
     expect(durationMs('2d')).to.equal(172_800_000)

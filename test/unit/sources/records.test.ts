@@ -99,7 +99,7 @@ describe('sources/records', () => {
   it('missing record lists, unknown metrics and bad windows are errors, not zeros', async () => {
     expect(measure('open_critical_incidents', {}).error).to.contain('no incident records were provided')
     expect(measure('bug_count').error).to.contain("unknown records metric 'bug_count'").and.contain('open_critical_incidents')
-    expect(measure('approvals', INPUT, 'forever').error).to.contain("invalid duration 'forever'")
+    expect(measure('approvals', INPUT, 'forever').error).to.contain('"forever" is not a duration at "forever"')
     expect(measure('approvals', {approvals: [{by: 'x', at: 'last tuesday'}]}).error).to.contain("invalid timestamp 'last tuesday'")
     expect(RECORD_METRICS).to.include('last_rehearsal_within_objective')
     expect((await new RecordsSource(INPUT).measure(spec('approvals'), NOW)).value).to.equal(1)
