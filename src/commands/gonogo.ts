@@ -4,7 +4,7 @@ import path from 'node:path'
 import {BaseCommand} from '../base-command.js'
 import {gonogoJUnit, gonogoLines, type GonogoResult, runGonogo} from '../lib/gate/index.js'
 import {defaultPlaybookPath, displayPath, loadPlaybook} from '../lib/playbook/index.js'
-import {writeFileAtomic} from '../lib/util/atomic-write.js'
+import {PUBLIC_OUTPUT, writeFileAtomic} from '../lib/util/atomic-write.js'
 
 export type GonogoCommandResult = GonogoResult & {junit?: string}
 
@@ -47,7 +47,7 @@ Exit codes: 0 GO, 1 NO-GO, 3 inconclusive or awaiting approval, 4 could not eval
     let junit: string | undefined
     if (flags.junit) {
       junit = path.resolve(flags.junit)
-      writeFileAtomic(junit, gonogoJUnit(result), {mode: 0o644})
+      writeFileAtomic(junit, gonogoJUnit(result), PUBLIC_OUTPUT)
     }
     for (const line of gonogoLines(result)) this.log(line)
     if (junit) this.log(`JUnit report: ${junit}`)

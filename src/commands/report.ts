@@ -4,7 +4,7 @@ import path from 'node:path'
 import {BaseCommand} from '../base-command.js'
 import {defaultPlaybookPath, loadPlaybook} from '../lib/playbook/index.js'
 import {buildReport, gatherGatewayEvidence, renderHtml, renderMarkdown, type ReportData} from '../lib/report/index.js'
-import {writeFileAtomic} from '../lib/util/atomic-write.js'
+import {PUBLIC_OUTPUT, writeFileAtomic} from '../lib/util/atomic-write.js'
 
 export const REPORT_FORMATS = ['md', 'html', 'json'] as const
 export type ReportFormat = (typeof REPORT_FORMATS)[number]
@@ -46,7 +46,7 @@ md and json print to stdout unless --out is given; html is one self-contained fi
     const file = flags.out ? path.resolve(flags.out) : format === 'html' ? path.join(target.home, 'cutover', 'report.html') : null
     if (file) {
       // A report is meant to be shared: world-readable, unlike the state files.
-      writeFileAtomic(file, text, {mode: 0o644})
+      writeFileAtomic(file, text, PUBLIC_OUTPUT)
       this.log(file)
     } else if (!this.jsonEnabled()) {
       process.stdout.write(text)

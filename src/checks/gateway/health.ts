@@ -1,3 +1,4 @@
+import {GATEWAY_STATUSES, isGatewayStatus} from '../../lib/evaluate/types.js'
 import {defineCheck} from '../types.js'
 import {fail, gatewayUrlHint, pass} from '../util.js'
 import {gatewayFailure} from './common.js'
@@ -15,7 +16,7 @@ export const gatewayHealth = defineCheck<Params>({
     accept: {type: 'string[]', minItems: 1, default: ['healthy'], description: 'statuses that pass (healthy, degraded, unhealthy)'},
   },
   validate: (p) =>
-    p.accept.filter((s) => !['healthy', 'degraded', 'unhealthy'].includes(s)).map((s) => ({param: 'accept', message: `"${s}" is not a gateway status (healthy, degraded, unhealthy)`})),
+    p.accept.filter((s) => !isGatewayStatus(s)).map((s) => ({param: 'accept', message: `"${s}" is not a gateway status (${GATEWAY_STATUSES.join(', ')})`})),
   touches: ({target}) => ({files: [target.paths.pidFile], urls: [gatewayUrlHint(target, '/gateway/health')]}),
   async run({target, params}) {
     const expected = `GET /gateway/health answers "status": ${params.accept.map((s) => `"${s}"`).join(' or ')}`

@@ -8,6 +8,7 @@
 import {randomUUID} from 'node:crypto'
 
 import type {Target} from '../../lib/target/target.js'
+import {readSseEvents} from '../../lib/util/sse.js'
 import type {SharedMeasurements} from '../types.js'
 
 export const PROBE_AGENT_TYPE = 'cutover-probe'
@@ -62,22 +63,6 @@ function probeBody(opts: ProbeOptions, marker: string): string {
   })
 }
 
-/** Split an SSE byte stream into events (blank-line separated; CRLF tolerated). */
-export function parseSseBlock(block: string): {event: string | null; data: string} | null {
-  let event: string | null = null
-  const data: string[] = []
-  for (const line of block.split(/\r?\n/)) {
-    if (line.startsWith(':') || line.length === 0) continue
-    const colon = line.indexOf(':')
-    const field = colon === -1 ? line : line.slice(0, colon)
-    const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '')
-    if (field === 'event') event = value
-    else if (field === 'data') data.push(value)
-  }
-  if (event === null && data.length === 0) return null
-  return {event, data: data.join('\n')}
-}
-
 /** Send one probe request through the gateway. Never throws for HTTP-level problems: they are in the result. */
 export async function sendProbe(target: Target, opts: ProbeOptions): Promise<ProbeResponse> {
   const base = target.gatewayUrl()
@@ -115,23 +100,11 @@ export async function sendProbe(target: Target, opts: ProbeOptions): Promise<Pro
   const isSse = (response.headers.get('content-type') ?? '').includes('text/event-stream')
   try {
     if (isSse && response.body) {
-      const decoder = new TextDecoder()
-      let buffer = ''
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, {stream: true})
-        let cut: RegExpExecArray | null
-        while ((cut = /\r?\n\r?\n/.exec(buffer)) !== null) {
-          const block = buffer.slice(0, cut.index)
-          buffer = buffer.slice(cut.index + cut[0].length)
-          const parsed = parseSseBlock(block)
-          if (!parsed) continue
-          const at = since()
-          if (result.first_event_ms === null) result.first_event_ms = at
-          result.events.push({...parsed, at_ms: at})
-        }
+      for await (const parsed of readSseEvents(response.body as unknown as AsyncIterable<Uint8Array>)) {
+        const at = since()
+        if (result.first_event_ms === null) result.first_event_ms = at
+        result.events.push({...parsed, at_ms: at})
       }
-      const rest = parseSseBlock(buffer.trim())
-      if (rest) result.events.push({...rest, at_ms: since()})
     } else {
       const text = await response.text()
       try {

@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import {defaultPlaybookPath, displayPath, loadPlaybook, renderRunbook, RUNBOOK_FORMATS, writeFileAtomic} from '../../lib/playbook/index.js'
+import {defaultPlaybookPath, displayPath, loadPlaybook, renderRunbook, RUNBOOK_FORMATS} from '../../lib/playbook/index.js'
+import {PUBLIC_OUTPUT, writeFileAtomic} from '../../lib/util/atomic-write.js'
 
 export interface PlaybookRenderResult {
   playbook: string
@@ -28,7 +29,7 @@ export default class PlaybookRender extends BaseCommand<typeof PlaybookRender> {
     const content = renderRunbook(playbook, this.flags.format)
     const bytes = Buffer.byteLength(content)
     if (this.flags.out) {
-      await writeFileAtomic(this.flags.out, content)
+      writeFileAtomic(this.flags.out, content, PUBLIC_OUTPUT)
       this.log(`Wrote ${this.flags.out} (${bytes} bytes)`)
       return {playbook: displayPath(file), format: this.flags.format, out: this.flags.out, bytes}
     }

@@ -10,6 +10,7 @@ import path from 'node:path'
 import {ConfigError} from '../errors.js'
 import type {ApplyStep, GitStep, Playbook} from '../playbook/types.js'
 import {durationMs as playbookDuration} from '../util/duration.js'
+import {writeFileAtomic} from '../util/atomic-write.js'
 import type {StateStore} from '../state/store.js'
 import type {DaemonFlags} from '../target/files.js'
 import type {CommandResult, Target} from '../target/target.js'
@@ -228,7 +229,8 @@ async function runGitStep(step: GitStep, ctx: StepContext): Promise<Record<strin
       for (const [file, lines] of byFile) {
         const full = path.join(repo.dir, file)
         const kept = fs.readFileSync(full, 'utf8').split('\n').filter((_line, i) => !lines.has(i + 1))
-        fs.writeFileSync(full, kept.join('\n'))
+        // Atomic and with the file's own mode: a crash mid-step leaves the old file, never half of it.
+        writeFileAtomic(full, kept.join('\n'), {mode: fs.statSync(full).mode & 0o777})
       }
       if (byFile.size > 0) await repo.git.raw(['add', '--', ...[...byFile.keys()].map((f) => ':/' + g.topRelative(repo, f))])
       return {deleted: matches}

@@ -16,20 +16,28 @@ import {fleetFailurePercent} from './stats.js'
 import type {Baseline, CriterionOutcome, CriterionSpec, HostSample, Measurement, Operator, Outcome} from './types.js'
 import {OPERATORS} from './types.js'
 
+/**
+ * The one comparison of a measured value with a threshold (gates, triggers and the report's KPIs).
+ * Values within a relative 1e-12 of the threshold (absolute below 1) count as equal: 99.9 computed as 999/1000*100
+ * meets '>= 99.9' and fails '> 99.9', whatever the floating-point rounding of the arithmetic.
+ */
 export function compare(value: number, operator: Operator, threshold: number): boolean {
+  const equal = Math.abs(value - threshold) <= COMPARE_TOLERANCE * Math.max(1, Math.abs(threshold))
   switch (operator) {
     case '>':
-      return value > threshold
+      return value > threshold && !equal
     case '>=':
-      return value >= threshold
+      return value > threshold || equal
     case '<':
-      return value < threshold
+      return value < threshold && !equal
     case '<=':
-      return value <= threshold
+      return value < threshold || equal
     case '==':
-      return value === threshold
+      return equal
   }
 }
+
+const COMPARE_TOLERANCE = 1e-12
 
 /** Short, stable number formatting for reasons: integers as is, others to 6 significant digits. */
 export function formatNumber(n: number | null | undefined): string {

@@ -10,7 +10,7 @@
  * A gate without key criteria is an ERROR: "GO" on nothing is no evidence.
  * Non-key criteria never block; those that did not pass are listed as warnings.
  */
-import {canonicalJson, sha256Hex} from './canonical.js'
+import {canonicalJson, sha256Hex} from '../util/hash.js'
 import type {Approval, ApprovalStatus, CriterionOutcome, GateVerdict, Verdict} from './types.js'
 
 export interface DecideGateOptions {

@@ -1,9 +1,9 @@
 /** The pure decision core: measurements -> outcomes -> verdict. No I/O, no clock. */
 export * from './types.js'
 export {parseDuration, formatDuration, DurationError} from '../util/duration.js'
-export {percentile, mean, ratePerSecond, percentOf, summarize, fleetFailurePercent, computeUptime, inPlannedSpan, mergeSpans, toEpochMs, UP_STATUSES} from './stats.js'
+export {percentile, mean, ratePerSecond, percentOf, summarize, fleetFailurePercent, computeUptime, inPlannedSpan, mergeSpans, toEpochMs} from './stats.js'
 export type {ExcludedSpan, HealthSample, UptimeOptions, UptimeResult} from './stats.js'
-export {canonicalJson, sha256Hex} from './canonical.js'
+export {canonicalJson, sha256Hex} from '../util/hash.js'
 export {evaluateCriterion, compare, formatNumber, withUnit} from './criterion.js'
 export {decideGate, evidenceHash} from './gate.js'
 export type {DecideGateOptions} from './gate.js'

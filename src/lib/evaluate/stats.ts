@@ -1,7 +1,7 @@
 /**
  * Statistics used by the sources and the evaluator. All pure.
  */
-import type {HostSample, Statistic} from './types.js'
+import {type HostSample, type Statistic, UP_STATUSES} from './types.js'
 
 /**
  * Nearest-rank percentile: sort ascending, take the value at rank ceil(p/100 * n)
@@ -119,7 +119,6 @@ export interface UptimeResult {
   unplannedDownSamples: number
 }
 
-export const UP_STATUSES: ReadonlySet<string> = new Set(['healthy', 'degraded'])
 
 export function toEpochMs(ts: number | string | Date): number {
   if (typeof ts === 'number') return ts

@@ -10,11 +10,17 @@
  */
 
 export type SourceName = 'gateway' | 'prometheus' | 'records'
-export type Statistic = 'avg' | 'p50' | 'p95' | 'p99' | 'rate' | 'count' | 'ratio' | 'max' | 'min' | 'last'
-export type Operator = '>' | '>=' | '<' | '<=' | '=='
+/** What GET /gateway/health may say, and which of those count as up (uptime, monitor, report). */
+export const GATEWAY_STATUSES = ['healthy', 'degraded', 'unhealthy'] as const
+export type GatewayHealthStatus = (typeof GATEWAY_STATUSES)[number]
+export const UP_STATUSES: ReadonlySet<string> = new Set<GatewayHealthStatus>(['healthy', 'degraded'])
+export const isGatewayStatus = (s: unknown): s is GatewayHealthStatus => (GATEWAY_STATUSES as readonly unknown[]).includes(s)
 
-export const OPERATORS: readonly Operator[] = ['>', '>=', '<', '<=', '==']
-export const STATISTICS: readonly Statistic[] = ['avg', 'p50', 'p95', 'p99', 'rate', 'count', 'ratio', 'max', 'min', 'last']
+/** The one list of each: the playbook schema validates against these, the evaluator implements them. */
+export const OPERATORS = ['>', '>=', '<', '<=', '=='] as const
+export const STATISTICS = ['avg', 'p50', 'p95', 'p99', 'rate', 'count', 'ratio', 'max', 'min', 'last'] as const
+export type Operator = (typeof OPERATORS)[number]
+export type Statistic = (typeof STATISTICS)[number]
 
 /** What a source needs to take a measurement (criteria and rollback triggers both provide it). */
 export interface MeasureSpec {

@@ -9,6 +9,7 @@
  * the same slot twice. Each health sample carries interval_ms, which the uptime criterion needs
  * to tell a gap (nobody looked) from a sample.
  */
+import {UP_STATUSES} from '../evaluate/types.js'
 import type {StateStore} from '../state/store.js'
 import type {Target} from '../target/target.js'
 import {HEALTH_SOURCE, METRICS_SOURCE, PROBE_SOURCE} from '../gate/measure.js'
@@ -90,7 +91,6 @@ export interface MonitorSummary {
   stoppedBy: 'once' | 'duration' | 'signal'
 }
 
-const UP = new Set(['healthy', 'degraded'])
 
 export async function sampleHealth(target: Target, intervalMs: number): Promise<HealthSampleMetrics> {
   try {
@@ -164,7 +164,7 @@ export async function runMonitor(target: Target, state: StateStore, opts: Monito
     if (fresh) stored.health++
     if (metrics && store(METRICS_SOURCE, slot, metrics)) stored.metrics++
     ticks++
-    if (UP.has(health.status)) up++
+    if (UP_STATUSES.has(health.status)) up++
     lastHealth = health
     if (metrics) lastMetrics = metrics
     if (opts.probeEvery > 0 && (ticks - 1) % opts.probeEvery === 0) {
@@ -217,5 +217,5 @@ export async function runMonitor(target: Target, state: StateStore, opts: Monito
 }
 
 export function isUp(status: string | undefined): boolean {
-  return status !== undefined && UP.has(status)
+  return status !== undefined && UP_STATUSES.has(status)
 }

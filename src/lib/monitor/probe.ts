@@ -5,6 +5,7 @@
  * No credentials are sent: the gateway's provider config supplies them (or the probe fails and says so).
  */
 import type {Target} from '../target/target.js'
+import {readSseEvents} from '../util/sse.js'
 
 export const PROBE_AGENT_TYPE = 'cutover-probe'
 export const DEFAULT_PROBE_MODEL = 'claude-haiku-4-5'
@@ -12,7 +13,7 @@ export const DEFAULT_PROBE_MODEL = 'claude-haiku-4-5'
 export interface ProbeResult {
   ok: boolean
   http_status: number | null
-  /** Time to the first body byte. */
+  /** Time to the first complete event (or, on an HTTP error, to the error body). */
   ttfb_ms: number | null
   duration_ms: number
   events: number
@@ -38,18 +39,17 @@ export async function streamingProbe(target: Target, opts: {model?: string; time
       signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000),
     })
     if (!response.body) return {ok: false, http_status: response.status, ttfb_ms: null, duration_ms: elapsed(), events: 0, error: 'the gateway answered without a body'}
-    let ttfb: number | null = null
-    let text = ''
-    const decoder = new TextDecoder()
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      if (ttfb === null) ttfb = elapsed()
-      text += decoder.decode(chunk, {stream: true})
-    }
-    const events = [...text.matchAll(/^event: *(\S+)/gm)].map((m) => m[1])
-    const answer = {http_status: response.status, ttfb_ms: ttfb, duration_ms: elapsed(), events: events.length}
     if (response.status !== 200) {
-      return {ok: false, ...answer, error: `HTTP ${response.status}: ${text.replace(/\s+/g, ' ').slice(0, 200)}`}
+      const text = await response.text()
+      return {ok: false, http_status: response.status, ttfb_ms: elapsed(), duration_ms: elapsed(), events: 0, error: `HTTP ${response.status}: ${text.replace(/\s+/g, ' ').slice(0, 200)}`}
     }
+    let ttfb: number | null = null
+    const events: string[] = []
+    for await (const block of readSseEvents(response.body as unknown as AsyncIterable<Uint8Array>)) {
+      if (ttfb === null) ttfb = elapsed()
+      if (block.event !== null) events.push(block.event)
+    }
+    const answer = {http_status: response.status, ttfb_ms: ttfb, duration_ms: elapsed(), events: events.length}
     if (!events.includes('message_stop')) {
       return {ok: false, ...answer, error: events.includes('error') ? 'the stream carried an error event' : 'the stream ended without message_stop'}
     }

@@ -1,4 +1,5 @@
 /** The playbook's schema: one validator per type in types.ts, plus the cross-field rules. */
+import {OPERATORS, STATISTICS} from '../evaluate/types.js'
 import {durationMs} from '../util/duration.js'
 import {
   bool,
@@ -63,8 +64,7 @@ import type {
 } from './types.js'
 
 export const UNITS = ['ratio', 'percent', 'ms', 's', 'count', 'usd', 'rps'] as const satisfies readonly Unit[]
-export const OPERATORS = ['>', '>=', '<', '<=', '=='] as const
-export const STATISTICS = ['avg', 'p50', 'p95', 'p99', 'rate', 'count', 'ratio', 'max', 'min', 'last'] as const
+export {OPERATORS, STATISTICS}
 export const SOURCES = ['gateway', 'prometheus', 'records', 'check'] as const
 export const ROLLBACK_KINDS = ['flag', 'git', 'fastest', 'manual'] as const
 

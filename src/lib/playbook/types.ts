@@ -5,18 +5,18 @@
  * what success means (KPIs), when things happen (timeline) and what to tell people
  * (communications). Field names are the YAML keys (snake_case), so `--json` shows the file's shape.
  *
- * Durations are kept as written (`30s`, `10m`, `2d`); use `durationMs()` from `duration.ts`.
+ * Durations are kept as written (`30s`, `10m`, `2d`); use `durationMs()` from `util/duration.ts`.
  * `plan_ref` quotes the plan line an item implements: `§1.2 Success Criteria: "..."`.
  */
+import type {Operator, Statistic} from '../evaluate/types.js'
 
-/** A duration as written in the playbook: `<number><unit>`, unit one of ms, s, m, h, d, w. */
+/** A duration as written in the playbook: parts `<number><unit>` largest unit first (ms, s, m, h, d, w; see util/duration.ts). */
 export type Duration = string
 
 /** `percent` (0..100) is the unit of every ratio-like metric the sources report (error rate, uptime,
  * audit coverage, feedback and fleet shares); `ratio` (0..1) exists for other playbooks' metrics. */
 export type Unit = 'ratio' | 'percent' | 'ms' | 's' | 'count' | 'usd' | 'rps'
-export type Operator = '>' | '>=' | '<' | '<=' | '=='
-export type Statistic = 'avg' | 'p50' | 'p95' | 'p99' | 'rate' | 'count' | 'ratio' | 'max' | 'min' | 'last'
+export type {Operator, Statistic}
 /** Where a criterion's value comes from: the target's own evidence (audit log, metrics, monitor
  * samples), PromQL over a fleet, the human records (approvals, incidents, feedback, rehearsals,
  * validation runs), or the outcome of a library check run on the spot. */

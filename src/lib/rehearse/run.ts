@@ -34,7 +34,7 @@ import {defaultStatePath, StateStore} from '../state/store.js'
 import {performDaemonAction, runDaemonAction} from '../target/daemon-ops.js'
 import type {TargetSpec} from '../target/spec.js'
 import {Target} from '../target/target.js'
-import {writeFileAtomic} from '../util/atomic-write.js'
+import {PUBLIC_OUTPUT, writeFileAtomic} from '../util/atomic-write.js'
 import {isPidAlive} from '../util/process.js'
 import {findPhase, planChecks, runValidation, type ValidationReport} from '../validate/index.js'
 import {PHASE1_FLAGS, REHEARSAL_DUMMY_KEY, writeHome, writeTargetFile} from './environment.js'
@@ -730,7 +730,7 @@ export class Rehearsal {
         ? path.join(this.sandbox.root, 'report.html')
         : path.join(os.tmpdir(), `cutover-rehearsal-${this.scenario.name}-${stamp}.html`)
     try {
-      writeFileAtomic(file, renderHtml(report), {mode: 0o644})
+      writeFileAtomic(file, renderHtml(report), PUBLIC_OUTPUT)
     } catch (error) {
       throw new Error(`cannot write the report to ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; pass a writable path with --report FILE`)
     }

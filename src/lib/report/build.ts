@@ -18,6 +18,8 @@
  *   taken so that they do not overlap), marked approximate; cost tracking is then unknown.
  */
 import {type ExcludedSpan, inPlannedSpan, mergeSpans} from '../evaluate/stats.js'
+import {compare} from '../evaluate/criterion.js'
+import {UP_STATUSES} from '../evaluate/types.js'
 import {isRehearsal, rollbackKindOf} from '../gate/records.js'
 import type {GatewayMetrics, GatewayMetricsSummary} from '../target/gateway-client.js'
 import {durationMs} from '../util/duration.js'
@@ -54,7 +56,6 @@ export const METRICS_SOURCE = 'metrics'
 export const PROBE_SOURCE = 'probe'
 const DAY = 86_400_000
 const WEEK = 7 * DAY
-const UP = new Set(['healthy', 'degraded'])
 const LIMIT = 1_000_000
 
 export interface BuildReportInput {
@@ -411,7 +412,7 @@ interface Availability {
 export function availabilityOf(health: SampleRecord<HealthSampleMetrics>[], planned: readonly ExcludedSpan[] = []): Availability {
   const spans = mergeSpans(planned)
   const counted = health.filter((h) => !inPlannedSpan(h.ts, num(h.metrics.interval_ms) ?? 0, spans))
-  const up = counted.filter((h) => UP.has(String(h.metrics.status))).length
+  const up = counted.filter((h) => UP_STATUSES.has(String(h.metrics.status))).length
   let count = 0
   let totalMs = 0
   for (let i = 1; i < health.length; i++) {
@@ -430,22 +431,6 @@ export function availabilityOf(health: SampleRecord<HealthSampleMetrics>[], plan
     gaps: {count, totalMs},
     excluded: health.length - counted.length,
     plannedDowntimeMs: spans.reduce((sum, s) => sum + (s.to - s.from), 0),
-  }
-}
-
-function compare(value: number, operator: KpiTarget['operator'], threshold: number): boolean {
-  const eps = 1e-9
-  switch (operator) {
-    case '>':
-      return value > threshold
-    case '>=':
-      return value >= threshold - eps
-    case '<':
-      return value < threshold
-    case '<=':
-      return value <= threshold + eps
-    case '==':
-      return Math.abs(value - threshold) <= eps
   }
 }
 
@@ -903,7 +888,7 @@ function buildSeries(s: SeriesInputs): ReportSeries {
     errorRate: line((m) => m.error_rate),
     // A bucket with any down sample is down: short outages must stay visible.
     health: downsample(
-      s.health.map((h) => ({t: h.ts, v: UP.has(String(h.metrics.status)) ? 1 : 0})),
+      s.health.map((h) => ({t: h.ts, v: UP_STATUSES.has(String(h.metrics.status)) ? 1 : 0})),
       MAX_SERIES_POINTS * 2,
       (values) => Math.min(...values),
     ),

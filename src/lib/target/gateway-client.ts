@@ -1,5 +1,6 @@
 import {CutoverError, ExitCode, TargetUnavailableError} from '../errors.js'
 import {redactText} from '../util/redact.js'
+import {GATEWAY_STATUSES, type GatewayHealthStatus, isGatewayStatus} from '../evaluate/types.js'
 
 /** One HTTP answer from the target: status, parsed JSON body, and how long it took. */
 export interface HttpAnswer<T> {
@@ -8,7 +9,7 @@ export interface HttpAnswer<T> {
   durationMs: number
 }
 
-export type GatewayHealthStatus = 'healthy' | 'degraded' | 'unhealthy'
+export type {GatewayHealthStatus}
 
 export interface GatewayHealth {
   status: GatewayHealthStatus
@@ -95,7 +96,7 @@ export class GatewayClient {
   health(): Promise<HttpAnswer<GatewayHealth>> {
     return this.getJson<GatewayHealth>(this.opts.gatewayUrl(), '/gateway/health', [200, 503], (body) => {
       const status = (body as GatewayHealth | null)?.status
-      return status === 'healthy' || status === 'degraded' || status === 'unhealthy' ? null : '"status" must be healthy, degraded or unhealthy'
+      return isGatewayStatus(status) ? null : `"status" must be one of ${GATEWAY_STATUSES.join(', ')}`
     })
   }
 

@@ -66,6 +66,9 @@ function syncDir(dir: string): void {
   }
 }
 
+/** For what people and other tools read (reports, runbooks, JUnit): world-readable, in a normal directory. */
+export const PUBLIC_OUTPUT: AtomicWriteOptions = {mode: 0o644, dirMode: 0o755}
+
 /** Write JSON (2-space indent, trailing newline) atomically. */
 export function writeJsonAtomic(file: string, value: unknown, opts: AtomicWriteOptions = {}): void {
   writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`, opts)

@@ -1,4 +1,4 @@
-export {writeFileAtomic, writeJsonAtomic, type AtomicWriteOptions} from './atomic-write.js'
+export {PUBLIC_OUTPUT, writeFileAtomic, writeJsonAtomic, type AtomicWriteOptions} from './atomic-write.js'
 export {checkDuration, durationMs, DurationError, formatDuration, formatElapsed, humanDuration, parseDuration, parseFlagDuration, type DurationOptions} from './duration.js'
 export {canonicalJson, hashJson, sha256Hex} from './hash.js'
 export {isSecretEnvName, redactText, redactValue, REDACTED} from './redact.js'

@@ -3,7 +3,7 @@ import path from 'node:path'
 
 import {ConfigError} from '../errors.js'
 import {defaultPlaybookPath, displayPath, loadPlaybook} from '../playbook/index.js'
-import {writeFileAtomic} from '../playbook/write.js'
+import {PUBLIC_OUTPUT, writeFileAtomic} from '../util/atomic-write.js'
 import type {StateStore} from '../state/store.js'
 import type {Target} from '../target/target.js'
 import {dryRun} from './dry-run.js'
@@ -46,7 +46,7 @@ export async function validateCommand(input: ValidateInput): Promise<ValidationR
   if (input.junit) {
     const junitFile = path.resolve(input.junit)
     try {
-      await writeFileAtomic(junitFile, validationJUnit(report))
+      writeFileAtomic(junitFile, validationJUnit(report), PUBLIC_OUTPUT)
     } catch (error) {
       throw new ConfigError(`cannot write the JUnit file ${junitFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message} (the run was recorded: ${report.run_id})`, ['Pass a writable path to --junit.'], 'JUNIT_UNWRITABLE')
     }

@@ -4,7 +4,7 @@ import path from 'node:path'
 
 import {checkCatalog, CHECKS, getCheck, resolveCheckParams} from '../../../src/checks/index.js'
 import {metricsProblems} from '../../../src/checks/gateway/metrics-valid.js'
-import {parseSseBlock} from '../../../src/checks/traffic/probe.js'
+import {parseSseBlock} from '../../../src/lib/util/sse.js'
 import {sseProblems} from '../../../src/checks/traffic/streaming-sse.js'
 import {defaultPlaybookPath, KNOWN_CHECK_IDS, loadPlaybook, parsePlaybook} from '../../../src/lib/playbook/index.js'
 import {bundledTargetSpec} from '../../../src/lib/target/spec.js'
