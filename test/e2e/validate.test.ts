@@ -87,6 +87,7 @@ describe('e2e: cutover phase validate against the reference daemon and the mock 
     expect(failing, JSON.stringify(failing, null, 2)).to.deep.equal([])
     expect(doc.results.map((r) => r.name)).to.include.members(['traffic.routes_through_gateway', 'traffic.streaming_sse', 'cost.records_request', 'script.test_gateway'])
     expect(doc.junit).to.equal(junit)
+    expect(doc.scope).to.deep.equal({complete: true, phase_checks: doc.results.length, run_checks: doc.results.length, left_out: []})
 
     const {root, suites, cases} = parseJUnit(fs.readFileSync(junit, 'utf8'))
     expect(Number(root.tests)).to.equal(doc.results.length)

@@ -18,6 +18,21 @@ export interface ResolvedWindow {
   /** For 'phase': where it starts and why. */
   phaseStart?: string
   note?: string
+  /** Set for `anchor: phase_entry`: how much of the window the phase has held so far. */
+  anchor?: AnchorState
+}
+
+export interface AnchorState {
+  /** The window as written, which must lie wholly inside the phase. */
+  requiredMs: number
+  /** The phase's latest entry, or null when the target is not in the gate's phase. */
+  entry: string | null
+  /** How the entry is known: recorded by cutover, or (phase 1 with nothing recorded) the store's first record. */
+  entrySource: 'recorded' | 'first_record' | null
+  elapsedMs: number
+  met: boolean
+  /** Why the window is not met yet, for the criterion's reason. */
+  why?: string
 }
 
 export function resolveWindow(window: string, gate: Pick<Gate, 'from'>, phase: PhaseState | null, now: Date): ResolvedWindow {

@@ -24,9 +24,10 @@ import {errorMeasurement} from '../sources/types.js'
 import type {StateStore} from '../state/store.js'
 import type {BaselineRecord, EvaluationRecord} from '../state/types.js'
 import type {Target} from '../target/target.js'
-import {baselineKey, findGate, resolveWindow, type ResolvedWindow, toCriterionSpec} from './criteria.js'
+import {type AnchorState, baselineKey, findGate, resolveWindow, type ResolvedWindow, toCriterionSpec} from './criteria.js'
 import {measure, type MeasureContext} from './measure.js'
 import {recordsInputFromState} from './records.js'
+import {anchorWindow, applyAnchor, phaseEntryOf, phaseTimingRows} from './timing.js'
 
 export interface GonogoOptions {
   playbook: Playbook
@@ -68,6 +69,8 @@ export interface CriterionReport {
   reason: string
   /** Set for the team-approval row: it is decided by the approval, not measured. */
   approval?: boolean
+  /** Set for phase-anchored windows and the phase's timing rows: how much of the phase has passed. */
+  anchor?: AnchorState
   hosts?: HostSample[]
   failingHosts?: string[]
   error?: string
@@ -220,6 +223,7 @@ function report(criterion: Criterion, window: ResolvedWindow, o: CriterionOutcom
     ...(o.changePct === undefined ? {} : {changePct: o.changePct}),
     outcome: o.outcome,
     reason: phaseWording(o.reason, window),
+    ...(window.anchor ? {anchor: window.anchor} : {}),
     ...(o.hosts ? {hosts: o.hosts, failingHosts: o.failingHosts ?? []} : {}),
     ...(o.measurement.error === undefined ? {} : {error: o.measurement.error}),
     ...(o.measurement.detail || window.note ? {detail: {...o.measurement.detail, ...(window.note ? {window_note: window.note} : {})}} : {}),
@@ -257,8 +261,10 @@ function nextSteps(verdict: Verdict, gate: Gate, criteria: CriterionReport[], st
       return [`cutover phase advance --to ${gate.to}`]
     case 'AWAITING_APPROVAL':
       return [`cutover approve --phase ${gate.from} --by NAME --reason TEXT   (binds to this evaluation)`, `cutover gonogo --from ${gate.from} --to ${gate.to}`]
-    case 'INCONCLUSIVE':
-      return ['keep `cutover monitor` running until every window is covered and has enough samples', `cutover gonogo --from ${gate.from} --to ${gate.to}`]
+    case 'INCONCLUSIVE': {
+      const waiting = criteria.filter((c) => c.anchor && !c.anchor.met && c.outcome === 'inconclusive').map((c) => `wait: ${c.id} (${c.anchor!.why})`)
+      return [...waiting, 'keep `cutover monitor` running until every window is covered and has enough samples', `cutover gonogo --from ${gate.from} --to ${gate.to}`]
+    }
     case 'ERROR': {
       const steps = ['cutover daemon status   (is the target up?)']
       if (criteria.some((c) => c.outcome === 'error' && c.source === 'prometheus')) steps.push('pass --prometheus-url URL (or set CUTOVER_PROMETHEUS_URL) for the fleet criteria')
@@ -297,7 +303,9 @@ export async function runGonogo(opts: GonogoOptions): Promise<GonogoResult> {
 
   const measured = gate.criteria.filter((c) => !c.requires_approval)
   const approvalCriteria = gate.criteria.filter((c) => c.requires_approval)
-  const windows = new Map(measured.map((c) => [c.id, resolveWindow(c.window, gate, phase, now)]))
+  const entry = phaseEntryOf(state, gate)
+  const windows = new Map(measured.map((c) => [c.id, anchorWindow(c, resolveWindow(c.window, gate, phase, now), state, gate, entry, now)]))
+  const timing = phaseTimingRows(playbook, state, gate, entry, now)
 
   const outcomes: CriterionOutcome[] = await Promise.all(
     measured.map(async (criterion) => {
@@ -308,9 +316,14 @@ export async function runGonogo(opts: GonogoOptions): Promise<GonogoResult> {
         criterion.relative_to_baseline?.max_decrease_pct !== undefined
           ? errorMeasurement(spec, now, 'relative_to_baseline.max_decrease_pct is not supported in gate criteria (only max_increase_pct); use a rollback trigger with bands for drops')
           : await measure(ctx, spec, now, {...(criterion.params ? {params: criterion.params} : {}), ...(criterion.host_label ? {hostLabel: criterion.host_label} : {})})
-      return evaluateCriterion(spec, m, baseline)
+      return applyAnchor(evaluateCriterion(spec, m, baseline), windows.get(criterion.id)!, gate)
     }),
   )
+  for (const row of timing) {
+    measured.push(row.criterion)
+    windows.set(row.criterion.id, row.window)
+    outcomes.push(row.outcome)
+  }
 
   const context = {gate: gate.id, from: gate.from, to: gate.to, playbook: `${playbook.name}@${playbook.version}`}
   const approvalRequired = approvalCriteria.length > 0

@@ -19,7 +19,7 @@ import type {FeedbackRecord, IncidentRecord, RecordsInput, RehearsalRecord, Roll
 import {RecordsSource} from '../sources/records.js'
 import {errorMeasurement, windowOf} from '../sources/types.js'
 import type {StateStore} from '../state/store.js'
-import type {RollbackRecord as StoredRollback} from '../state/types.js'
+import type {RunRecord, RollbackRecord as StoredRollback} from '../state/types.js'
 import {parseDuration} from '../util/duration.js'
 
 export const VALIDATION_RUN_KIND = 'validate'
@@ -88,17 +88,28 @@ export function measureRecords(state: StateStore, input: RecordsInput, spec: Mea
   return new RecordsSource(input).measureSync(spec, now)
 }
 
+/**
+ * "All success criteria met": the latest validation of the phase's whole checklist that finished in
+ * the window (for `window: phase`, after the phase was entered) decides, 1 if every required check
+ * passed. Partial runs (`--check`) and runs recorded before runs carried their scope never count.
+ */
 function measureLastValidation(state: StateStore, spec: MeasureSpec, now: Date, params: Record<string, unknown>): Measurement {
   const phase = Number(params.phase)
   if (!Number.isInteger(phase)) {
     return errorMeasurement(spec, now, `${spec.id}: last_validation_passed needs params.phase (the phase whose validation counts)`)
   }
   const window = windowOf(spec, now)
-  const run = state.lastRunPerPhase(VALIDATION_RUN_KIND).find((r) => r.phase === phase)
+  const inWindow = (r: RunRecord) => r.finishedAt !== null && Date.parse(r.finishedAt) >= window.start.getTime() && Date.parse(r.finishedAt) <= window.end.getTime()
+  const runs = state.listRuns<{scope?: {complete?: unknown}}>({kind: VALIDATION_RUN_KIND, phase, limit: 10_000}).filter(inWindow)
+  // listRuns is newest first by start; the newest finished decides.
+  runs.sort((a, b) => Date.parse(b.finishedAt!) - Date.parse(a.finishedAt!))
+  const complete = runs.find((r) => r.results?.scope?.complete === true)
+  const partialSince = runs.filter((r) => r.results?.scope?.complete !== true && (!complete || Date.parse(r.finishedAt!) > Date.parse(complete.finishedAt!))).length
   const common = {criterionId: spec.id, windowStart: window.start.toISOString(), windowEnd: window.end.toISOString(), windowElapsed: true}
-  if (!run || run.finishedAt === null || Date.parse(run.finishedAt) < window.start.getTime() || Date.parse(run.finishedAt) > window.end.getTime()) {
-    // Never validated (in this window): nothing to rest "all success criteria met" on.
-    return {...common, value: null, samples: 0, detail: {phase, reason: `no finished phase ${phase} validation in the window; run: cutover phase validate --phase ${phase}`}}
+  if (!complete) {
+    // Never validated whole (in this window): nothing to rest "all success criteria met" on.
+    const partial = partialSince > 0 ? `; ${partialSince} partial run(s) (--check) do not count` : ''
+    return {...common, value: null, samples: 0, detail: {phase, partial_runs: partialSince, reason: `no finished validation of the whole phase ${phase} checklist in the window${partial}; run: cutover phase validate --phase ${phase}`}}
   }
-  return {...common, value: run.outcome === 'pass' ? 1 : 0, samples: 1, detail: {phase, run_id: run.id, finished_at: run.finishedAt, outcome: run.outcome}}
+  return {...common, value: complete.outcome === 'pass' ? 1 : 0, samples: 1, detail: {phase, run_id: complete.id, finished_at: complete.finishedAt, outcome: complete.outcome, complete: true, partial_runs_since: partialSince}}
 }

@@ -242,9 +242,11 @@ const criterion = obj<Criterion>('a gate criterion', {
   key: bool(),
   relative_to_baseline: opt(relativeToBaseline),
   requires_approval: opt(bool()),
+  anchor: opt(oneOf(['trailing', 'phase_entry'] as const)),
   plan_ref: planRef(),
 }, (c, at, ctx) => {
   checkMeasurement(c, at, ctx)
+  if (c.anchor === 'phase_entry' && c.window === 'phase') ctx.reportAt(child(at, 'anchor'), 'window "phase" already begins at the phase\'s entry; anchor: phase_entry needs a duration window ("for 4d of the phase")')
   if (c.requires_approval && c.source !== 'records') ctx.reportAt(child(at, 'requires_approval'), 'an approval criterion must use source "records"')
 })
 

@@ -262,8 +262,16 @@ export interface Criterion extends Measurement {
   relative_to_baseline?: RelativeToBaseline
   /** The criterion is a human approval (recorded with `cutover approve`). */
   requires_approval?: boolean
+  /**
+   * `phase_entry`: the window must lie wholly inside the gate's phase ("uptime > 99.9% for 4+
+   * days" of Phase 2): INCONCLUSIVE until that long has passed since the phase's latest entry,
+   * so evidence from an earlier phase never counts. Default `trailing`: the last `window`, whatever phase.
+   */
+  anchor?: WindowAnchor
   plan_ref: string
 }
+
+export type WindowAnchor = 'trailing' | 'phase_entry'
 
 export interface Gate {
   id: string

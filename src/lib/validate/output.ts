@@ -54,6 +54,9 @@ export function renderReport(report: ValidationReport): string[] {
   }
   if (notPassed.length > 0) out.push('')
   const verdict = {pass: 'PASS: every required check passed', fail: 'FAIL: a required check failed', inconclusive: 'INCONCLUSIVE: not enough evidence yet for a required check', error: 'ERROR: a required check could not be measured'}[report.outcome]
+  if (!report.scope.complete) {
+    out.push(chalk.yellow(`PARTIAL RUN: ${report.scope.run_checks} of ${report.scope.phase_checks} checks (left out: ${report.scope.left_out.join(', ')}); recorded, but only a run of the whole checklist counts for the gate ("all success criteria met")`))
+  }
   out.push(
     `${colorOutcome(report.outcome, verdict)} (${required.pass}/${required.total} required passed; all checks: ${all.pass} pass, ${all.fail} fail, ${all.inconclusive} inconclusive, ${all.error} error; ${(report.duration_ms / 1000).toFixed(1)} s; run ${report.run_id})`,
   )

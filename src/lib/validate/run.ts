@@ -16,7 +16,8 @@ import type {Phase, Playbook} from '../playbook/types.js'
 import type {StateStore} from '../state/store.js'
 import type {Target} from '../target/target.js'
 import {redactText} from '../util/redact.js'
-import type {CheckRunResult, OutcomeCounts, PlannedCheck, ValidationOutcome, ValidationReport} from './types.js'
+import {planChecks} from './select.js'
+import type {CheckRunResult, OutcomeCounts, PlannedCheck, ValidationOutcome, ValidationReport, ValidationScope} from './types.js'
 
 export const DEFAULT_CHECK_TIMEOUT_MS = 60_000
 
@@ -205,6 +206,7 @@ export async function runValidation(opts: RunValidationOptions): Promise<Validat
   }
   const finishedAt = now()
   const outcome = overallOutcome(results)
+  const scope = scopeOf(opts.phase, opts.checks)
   const report: ValidationReport = {
     run_id: runId,
     kind: 'validate',
@@ -218,9 +220,18 @@ export async function runValidation(opts: RunValidationOptions): Promise<Validat
     exit_code: exitCodeFor(outcome),
     counts: {all: countOutcomes(results), required: countOutcomes(results.filter((r) => r.required))},
     results,
+    scope,
     junit: null,
   }
   opts.state.finishRun(runId, {outcome, results: report})
-  opts.state.appendTrail({kind: 'phase.validate', payload: {run_id: runId, phase: opts.phase.number, outcome, counts: report.counts.required, checks: results.map((r) => ({name: r.name, outcome: r.outcome}))}})
+  opts.state.appendTrail({kind: 'phase.validate', payload: {run_id: runId, phase: opts.phase.number, outcome, complete: scope.complete, left_out: scope.left_out, counts: report.counts.required, checks: results.map((r) => ({name: r.name, outcome: r.outcome}))}})
   return report
+}
+
+/** Did the run cover the phase's whole checklist (by instance name)? */
+export function scopeOf(phase: Phase, ran: readonly PlannedCheck[]): ValidationScope {
+  const all = planChecks(phase)
+  const names = new Set(ran.map((c) => c.name))
+  const leftOut = all.filter((c) => !names.has(c.name)).map((c) => c.name)
+  return {complete: leftOut.length === 0, phase_checks: all.length, run_checks: ran.length, left_out: leftOut}
 }

@@ -20,7 +20,7 @@ export interface PhaseStatusReport {
   playbook: {name: string; version: string; file: string}
   phase: {number: number; id: string | null; title: string | null; since: string | null; reason: string | null; actor: string | null; recorded: boolean}
   elapsed_ms: number | null
-  validations: {phase: number; run_id: string; outcome: string | null; finished_at: string | null; required_passed: number | null; required_total: number | null}[]
+  validations: {phase: number; run_id: string; outcome: string | null; finished_at: string | null; required_passed: number | null; required_total: number | null; complete: boolean}[]
   due: DueItem[]
   /** An operation (advance, rollback) that was interrupted (crash, kill) and is not finished: it comes before anything else. */
   interrupted: {operation_id: string; kind: string; started_at: string; actor: string; step: string | null; steps: {name: string; state: string}[]} | null
@@ -54,7 +54,7 @@ export function phaseStatus(playbook: Playbook, playbookFile: string, state: Sta
   const runs = state.lastRunPerPhase<ValidationReport | {error: string}>(VALIDATION_RUN_KIND)
   const validations = runs.map((r) => {
     const report = r.results as Partial<ValidationReport> | null
-    return {phase: r.phase ?? 0, run_id: r.id, outcome: r.outcome, finished_at: r.finishedAt, required_passed: report?.counts?.required.pass ?? null, required_total: report?.counts?.required.total ?? null}
+    return {phase: r.phase ?? 0, run_id: r.id, outcome: r.outcome, finished_at: r.finishedAt, required_passed: report?.counts?.required.pass ?? null, required_total: report?.counts?.required.total ?? null, complete: report?.scope?.complete === true}
   })
   const dueItems: DueItem[] = []
   if (phase && since !== null) {
@@ -116,7 +116,7 @@ export function renderPhaseStatus(s: PhaseStatusReport): string[] {
   ]
   if (s.validations.length === 0) out.push('  none yet')
   for (const v of s.validations) {
-    out.push(`  phase ${v.phase}: ${v.outcome ?? 'unfinished'} at ${v.finished_at ?? '-'}${v.required_total === null ? '' : ` (${v.required_passed}/${v.required_total} required passed)`}`)
+    out.push(`  phase ${v.phase}: ${v.outcome ?? 'unfinished'} at ${v.finished_at ?? '-'}${v.required_total === null ? '' : ` (${v.required_passed}/${v.required_total} required passed)`}${v.complete ? '' : ' [partial run: does not count for the gate]'}`)
   }
   if (s.interrupted) {
     out.push('', chalk.yellow(`! Interrupted ${s.interrupted.kind} ${s.interrupted.operation_id} (started ${s.interrupted.started_at} by ${s.interrupted.actor}):`))

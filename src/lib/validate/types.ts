@@ -53,8 +53,19 @@ export interface ValidationReport {
   exit_code: number
   counts: {all: OutcomeCounts; required: OutcomeCounts}
   results: CheckRunResult[]
+  /** Whether this run covered the phase's whole checklist: only a complete run counts for a gate. */
+  scope: ValidationScope
   /** Path of the JUnit file written, if --junit was given. */
   junit: string | null
+}
+
+export interface ValidationScope {
+  /** Every check of the phase ran. A partial run (--check) is recorded and shown, never counted by a gate. */
+  complete: boolean
+  phase_checks: number
+  run_checks: number
+  /** The phase's checks this run left out. */
+  left_out: string[]
 }
 
 export interface DryRunEntry extends PlannedCheck {

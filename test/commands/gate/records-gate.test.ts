@@ -82,7 +82,7 @@ describe('cutover gonogo / approve / incident / feedback / audit verify (records
 
   function recordGoodEvidence(): void {
     withStore((s) => {
-      s.recordRun({kind: VALIDATION_RUN_KIND, phase: 1, outcome: 'pass', results: {checks: 8}})
+      s.recordRun({kind: VALIDATION_RUN_KIND, phase: 1, outcome: 'pass', results: {checks: 8, scope: {complete: true}}})
       s.recordRollback({kind: 'flag-rehearsal', outcome: 'success', timings: {decision_to_flag: 5, flag_to_daemon_up: 700, verify: 90}, objectiveMs: 30_000})
     })
   }

@@ -69,6 +69,10 @@ describe('cutover phase validate / validate / phase status (commands)', () => {
     expect(stdout).to.match(/Check\s+Outcome\s+Measured\s+Expected\s+Remediation/)
     expect(stdout).to.match(/pidfile\.valid\s+PASS/)
     expect(stdout).to.contain('PASS: every required check passed')
+    // #11.2: a --check run is partial, says so, and is recorded as such.
+    expect(stdout).to.match(/PARTIAL RUN: 1 of \d+ checks \(left out: .*gateway\.health.*\); recorded, but only a run of the whole checklist counts/)
+    expect(result?.scope).to.deep.include({complete: false, run_checks: 1})
+    expect(result?.scope.left_out).to.include('gateway.health').and.not.include('pidfile.valid')
     const store = StateStore.open(stateFile())
     try {
       const runs = store.listRuns<ValidationReport>({kind: 'validate'})
@@ -128,7 +132,7 @@ describe('cutover phase validate / validate / phase status (commands)', () => {
     const {result, stdout} = await runCommand<PhaseStatusReport>(['phase', 'status', '--home', home])
     expect(process.exitCode ?? 0).to.equal(0)
     expect(result?.phase).to.include({number: 1, id: 'validation', recorded: true})
-    expect(result?.validations).to.deep.equal([{phase: 1, run_id: result?.validations[0]?.run_id, outcome: 'pass', finished_at: result?.validations[0]?.finished_at, required_passed: 1, required_total: 1}])
+    expect(result?.validations).to.deep.equal([{phase: 1, run_id: result?.validations[0]?.run_id, outcome: 'pass', finished_at: result?.validations[0]?.finished_at, required_passed: 1, required_total: 1, complete: false}])
     const baseline = result?.due.find((d) => d.what === 'baseline_window')
     expect(baseline?.text).to.match(/^baseline window \(2d\) ends in 1d 23h$/)
     expect(stdout).to.contain('Due next:')

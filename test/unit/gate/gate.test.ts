@@ -111,19 +111,47 @@ describe('gate: records from the state store', () => {
     expect(bad.error).to.contain('objective')
   })
 
-  it('last_validation_passed: no run -> no data; the last finished run of the phase decides; params.phase is required', () => {
+  it('last_validation_passed: no run -> no data; the last finished complete run of the phase decides; params.phase is required', () => {
     const now = new Date('2026-11-20T11:00:00.000Z')
     const s = spec('last_validation_passed')
+    const whole = {scope: {complete: true, phase_checks: 3, run_checks: 3, left_out: []}}
     expect(measureRecords(store, {}, s, now, {params: {phase: 1}})).to.deep.include({value: null, samples: 0})
-    store.recordRun({kind: VALIDATION_RUN_KIND, phase: 1, outcome: 'pass', results: {}})
+    store.recordRun({kind: VALIDATION_RUN_KIND, phase: 1, outcome: 'pass', results: whole})
     clock = new Date('2026-11-20T10:10:00.000Z')
-    store.recordRun({kind: VALIDATION_RUN_KIND, phase: 1, outcome: 'fail', results: {}})
-    store.recordRun({kind: VALIDATION_RUN_KIND, phase: 2, outcome: 'pass', results: {}})
+    store.recordRun({kind: VALIDATION_RUN_KIND, phase: 1, outcome: 'fail', results: whole})
+    store.recordRun({kind: VALIDATION_RUN_KIND, phase: 2, outcome: 'pass', results: whole})
     expect(measureRecords(store, {}, s, now, {params: {phase: 1}})).to.deep.include({value: 0, samples: 1})
     expect(measureRecords(store, {}, s, now, {params: {phase: 2}})).to.deep.include({value: 1, samples: 1})
     expect(measureRecords(store, {}, s, now, {params: {}}).error).to.contain('params.phase')
     // A run older than the window does not count.
     expect(measureRecords(store, {}, spec('last_validation_passed', '10m'), now, {params: {phase: 2}})).to.deep.include({value: null})
+  })
+
+  it('last_validation_passed (#11.2): a passing subset run (--check) never counts; a later complete run does', () => {
+    const now = new Date('2026-11-20T11:00:00.000Z')
+    const s = spec('last_validation_passed')
+    const partial = {scope: {complete: false, phase_checks: 9, run_checks: 1, left_out: ['a', 'b']}}
+    store.recordRun({kind: VALIDATION_RUN_KIND, phase: 1, outcome: 'fail', results: {scope: {complete: true}}})
+    clock = new Date('2026-11-20T10:05:00.000Z')
+    store.recordRun({kind: VALIDATION_RUN_KIND, phase: 1, outcome: 'pass', results: partial})
+    // The failing complete run still decides: the passing subset after it does not hide it.
+    const m = measureRecords(store, {}, s, now, {params: {phase: 1}})
+    expect(m).to.deep.include({value: 0, samples: 1})
+    expect(m.detail).to.deep.include({partial_runs_since: 1})
+    // Only partial runs (and a run recorded before runs carried their scope): no data at all.
+    const fresh = StateStore.open(path.join(makeTempDir(), 'state.db'), {actor: 'tester', now: () => clock})
+    try {
+      fresh.recordRun({kind: VALIDATION_RUN_KIND, phase: 1, outcome: 'pass', results: partial})
+      fresh.recordRun({kind: VALIDATION_RUN_KIND, phase: 1, outcome: 'pass', results: {}})
+      const none = measureRecords(fresh, {}, s, now, {params: {phase: 1}})
+      expect(none).to.deep.include({value: null, samples: 0})
+      expect(String(none.detail?.reason)).to.contain('2 partial run(s) (--check) do not count')
+    } finally {
+      fresh.close()
+    }
+    clock = new Date('2026-11-20T10:20:00.000Z')
+    store.recordRun({kind: VALIDATION_RUN_KIND, phase: 1, outcome: 'pass', results: {scope: {complete: true}}})
+    expect(measureRecords(store, {}, s, now, {params: {phase: 1}})).to.deep.include({value: 1, samples: 1})
   })
 
   it('monitor health samples: statuses and the longest sampling interval in the range', () => {
