@@ -24,6 +24,7 @@ Exit codes: 0 done within the objective, 1 failed or over the objective, 2 usage
     rehearse: Flags.boolean({description: 'Rehearse the git rollback in a temporary worktree (changes nothing).', exactlyOne: ['flag', 'git', 'rehearse']}),
     to: Flags.string({description: 'With --git: the commit or branch to go back to (on a new branch rollback-gateway-cutover).', dependsOn: ['git']}),
     reason: Flags.string({description: 'Why (recorded with the rollback).'}),
+    drill: Flags.boolean({description: 'A planned drill: its downtime is planned maintenance, left out of availability. Without it a rollback is an emergency and its downtime counts, whatever --reason says.', exclusive: ['rehearse']}),
     objective: Flags.string({description: 'Recovery-time objective (default: 30s for --flag, 10m for --git and --rehearse).'}),
     playbook: Flags.string({char: 'p', description: 'Playbook file (default: the bundled playbooks/llm-gateway-cutover.yaml).', env: 'CUTOVER_PLAYBOOK'}),
     wait: Flags.string({description: 'How long to wait for another cutover command that is changing the target.', default: '30s'}),
@@ -47,7 +48,7 @@ Exit codes: 0 done within the objective, 1 failed or over the objective, 2 usage
       const lock = await state.acquireOperationLock(flags.flag ? 'rollback --flag' : 'rollback --git', {waitMs: parseFlagDuration(flags.wait, '--wait')})
       try {
         if (flags.flag) {
-          result = await flagRollback({target, state, decidedAt, ...(objectiveMs === undefined ? {} : {objectiveMs}), ...(flags.reason ? {reason: flags.reason} : {}), log})
+          result = await flagRollback({target, state, decidedAt, drill: flags.drill, ...(objectiveMs === undefined ? {} : {objectiveMs}), ...(flags.reason ? {reason: flags.reason} : {}), log})
         } else {
           const file = flags.playbook ?? defaultPlaybookPath()
           const playbook = await loadPlaybook(file)
@@ -60,6 +61,7 @@ Exit codes: 0 done within the objective, 1 failed or over the objective, 2 usage
             decidedAt,
             ...(flags.to ? {to: flags.to} : {}),
             ...(flags.reason ? {reason: flags.reason} : {}),
+            drill: flags.drill,
             objectiveMs: objectiveMs ?? (procedure?.rto ? durationMs(procedure.rto) : undefined),
             log,
           })

@@ -14,6 +14,7 @@ Exit codes: 0 pass; 1 fail; 3 inconclusive; 4 could not measure; 2 usage or play
     return validateCommand({
       playbook: this.flags.playbook,
       checks: this.flags.check ?? [],
+      noDisturb: this.flags['no-disturb'],
       dryRun: this.flags['dry-run'],
       junit: this.flags.junit,
       json: this.jsonEnabled(),

@@ -44,7 +44,7 @@ describe('e2e: cutover rollback (bin/run.js, reference daemon, mock provider)', 
     expect(advance.exitCode, advance.stderr).to.equal(0)
     expect(readPid(home).proxy_port).to.equal(undefined)
 
-    const run = await cutover(['rollback', '--flag', '--home', home, '--reason', 'drill', '--json'])
+    const run = await cutover(['rollback', '--flag', '--home', home, '--drill', '--reason', 'quarterly drill', '--json'])
     expect(run.exitCode, `${run.stdout}\n${run.stderr}`).to.equal(0)
     const result = parseJson<FlagRollbackResult>(run)
     expect(result.outcome).to.equal('success')
@@ -70,6 +70,8 @@ describe('e2e: cutover rollback (bin/run.js, reference daemon, mock provider)', 
       expect(state.getPhase()?.phase).to.equal(1)
       expect(state.listTrail({kind: 'rollback'})).to.have.length(1)
       expect(state.pendingOperation()).to.equal(null)
+      // Declared with --drill: planned maintenance (the words of --reason alone would not make it so).
+      expect(state.listMaintenance().filter((w) => w.operationId === rec.operationId).map((w) => [w.kind, w.planned])).to.deep.equal([['rollback-drill', true]])
     })
   })
 

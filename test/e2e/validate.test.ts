@@ -108,6 +108,27 @@ describe('e2e: cutover phase validate against the reference daemon and the mock 
     }
   })
 
+  it('#11.10: a stopped daemon fails daemon.running although the plan\'s script (run last) starts it again', async () => {
+    expect((await h.target.daemon('stop')).ok).to.equal(true)
+    try {
+      const run = await cutover(['phase', 'validate', '--phase', '1', '--home', h.home, '--json'])
+      expect(run.exitCode, run.stderr).to.equal(1)
+      const doc = JSON.parse(run.stdout) as ValidationReport
+      expect(doc.results.find((r) => r.name === 'daemon.running')?.outcome).to.equal('fail')
+      expect(doc.scope.complete).to.equal(true)
+    } finally {
+      await h.target.daemon('stop')
+      await h.start()
+    }
+    // --no-disturb: the CI health gate leaves the script out (nothing restarted) and is a partial run.
+    const pidBefore = h.target.readPidFile().pid
+    const gate = await cutover(['phase', 'validate', '--phase', '1', '--no-disturb', '--home', h.home, '--json'])
+    const doc = JSON.parse(gate.stdout) as ValidationReport
+    expect(doc.results.map((r) => r.name)).to.not.include('script.test_gateway')
+    expect(doc.scope).to.deep.include({complete: false, left_out: ['script.test_gateway']})
+    expect(h.target.readPidFile().pid, 'nothing restarted the daemon').to.equal(pidBefore)
+  })
+
   it('without --json: the listr task lines, then the summary table (no JSON on stdout)', async () => {
     const run = await cutover(['phase', 'validate', '--phase', '1', '--check', 'daemon.running', '--check', 'gateway.health', '--home', h.home])
     expect(run.exitCode, run.stderr).to.equal(0)

@@ -8,6 +8,7 @@ import type {DryRunReport, ValidationReport} from '../../lib/validate/types.js'
 export const validateFlags = {
   playbook: Flags.string({char: 'p', description: 'Playbook file (default: the bundled playbooks/llm-gateway-cutover.yaml).', env: 'CUTOVER_PLAYBOOK'}),
   check: Flags.string({char: 'c', description: 'Run only this check (instance name or check id); repeat for more.', multiple: true}),
+  'no-disturb': Flags.boolean({description: 'Leave out the checks that disturb the target (the plan\'s test-gateway script restarts the daemon): a health gate for CI. Recorded as a partial run, which a gate never counts.'}),
   'dry-run': Flags.boolean({description: 'List the checks and what each would touch (URLs, files, commands) without touching the target.'}),
   junit: Flags.string({description: 'Also write the results as JUnit XML to FILE (one testcase per check; fail and error distinguished).'}),
 }
@@ -21,6 +22,7 @@ The run and every result are recorded in the state store before anything is prin
     '<%= config.bin %> phase validate --phase 2 --check gateway.health --check traffic.streaming_sse',
     '<%= config.bin %> phase validate --phase 1 --json --junit reports/phase1.xml',
     '<%= config.bin %> phase validate --phase 3 --dry-run',
+    '<%= config.bin %> phase validate --no-disturb --json   # CI health gate: nothing restarted (a partial run)',
   ]
   static override flags = {
     ...validateFlags,
@@ -32,6 +34,7 @@ The run and every result are recorded in the state store before anything is prin
       playbook: this.flags.playbook,
       phase: this.flags.phase,
       checks: this.flags.check ?? [],
+      noDisturb: this.flags['no-disturb'],
       dryRun: this.flags['dry-run'],
       junit: this.flags.junit,
       json: this.jsonEnabled(),

@@ -38,14 +38,14 @@ export function maintenanceGraceMs(state: StateStore): number {
 }
 
 /**
- * A rollback is a drill (planned maintenance) when the caller says so, or, without a word from the
- * caller, when it was not fired by a trigger and its reason says drill/rehearsal. Everything else
- * (a trigger, an operator's emergency rollback) is unplanned: its downtime counts.
+ * A rollback is a drill (planned maintenance, left out of availability) only when declared one
+ * (`rollback --drill`) and not fired by a trigger. Everything else (a trigger, an operator's
+ * emergency rollback, whatever its reason says) is unplanned: its downtime counts (#11 item 7).
  */
 export function isRollbackDrill(input: {drill?: boolean; reason?: string | null; trigger?: unknown}): boolean {
-  if (input.drill !== undefined) return input.drill
+  // Planned only when declared (rollback --drill): free-text reasons never decide what counts as downtime.
   if (input.trigger !== undefined && input.trigger !== null) return false
-  return /\b(drill|rehears)/i.test(input.reason ?? '')
+  return input.drill === true
 }
 
 /** Wait until the daemon answers again: gateway health when the gateway is enabled, else the control endpoint. */

@@ -467,7 +467,7 @@ export class Rehearsal {
       const start = await runDaemonAction(target, 'start')
       this.notePid(target)
       if (!start.ok) throw new Deviation(`the disposable daemon did not start: ${start.stderr.split('\n').slice(-3).join(' | ')}`)
-      const result = await flagRollback({target, state: scratch, reason: 'rehearsal: flag rollback rehearsed on a disposable daemon before gate 1 -> 2'})
+      const result = await flagRollback({target, state: scratch, reason: 'rehearsal: flag rollback rehearsed on a disposable daemon before gate 1 -> 2', drill: true})
       this.notePid(target)
       const rec = this.s.recordRollback({
         kind: 'flag-rehearsal',

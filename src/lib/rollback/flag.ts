@@ -29,9 +29,9 @@ export interface FlagRollbackOptions {
   /** How long to wait for the proxy and the launcher (default: max(objective, 10 s)). */
   waitMs?: number
   /**
-   * A drill: planned maintenance, its restart excluded from availability. Default: inferred (see
-   * isRollbackDrill): not when a trigger fired it; yes when the reason says drill or rehearsal.
-   * A real (emergency) rollback is recorded as an unplanned window: its downtime counts.
+   * A declared drill (`rollback --drill`): planned maintenance, its restart excluded from availability.
+   * Default false; never when a trigger fired it (see isRollbackDrill). A real (emergency) rollback is
+   * recorded as an unplanned window: its downtime counts.
    */
   drill?: boolean
   log?: (line: string) => void

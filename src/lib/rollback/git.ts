@@ -31,7 +31,7 @@ export interface GitRollbackOptions {
   decidedAt?: number
   objectiveMs?: number
   reason?: string
-  /** A drill (planned maintenance); default inferred from the reason (see isRollbackDrill). An emergency rollback's downtime counts. */
+  /** A declared drill (`rollback --drill`, planned maintenance); default false: an emergency rollback's downtime counts. */
   drill?: boolean
   validator?: PhaseValidator
   log?: (line: string) => void

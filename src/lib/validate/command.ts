@@ -9,13 +9,15 @@ import type {Target} from '../target/target.js'
 import {dryRun} from './dry-run.js'
 import {renderDryRun, renderReport, validationJUnit} from './output.js'
 import {runValidation} from './run.js'
-import {findPhase, planChecks} from './select.js'
+import {disturbsTarget, findPhase, planChecks} from './select.js'
 import type {DryRunReport, ValidationReport} from './types.js'
 
 export interface ValidateInput {
   playbook?: string
   phase?: number
   checks: string[]
+  /** Leave out the checks that disturb the target (recorded as a partial run). */
+  noDisturb?: boolean
   dryRun: boolean
   junit?: string
   json: boolean
@@ -34,7 +36,7 @@ export async function validateCommand(input: ValidateInput): Promise<ValidationR
   let number = input.phase
   if (number === undefined) number = (await input.state()).getPhase()?.phase ?? 1
   const phase = findPhase(playbook, number)
-  const checks = planChecks(phase, input.checks)
+  const checks = planChecks(phase, input.checks).filter((c) => !(input.noDisturb && disturbsTarget(c)))
   if (input.dryRun) {
     const report = dryRun({playbook, playbookFile: shown, baseDir, phase, checks, target})
     if (!input.json) for (const line of renderDryRun(report)) input.log(line)

@@ -3,6 +3,7 @@ import chalk from 'chalk'
 
 import {renderJUnit} from '../output/junit.js'
 import type {CheckRunResult, DryRunReport, ValidationReport} from './types.js'
+import {disturbsTarget} from './select.js'
 
 const OUTCOME_LABEL: Record<CheckRunResult['outcome'], string> = {pass: 'PASS', fail: 'FAIL', inconclusive: 'INCONCLUSIVE', error: 'ERROR'}
 
@@ -54,6 +55,8 @@ export function renderReport(report: ValidationReport): string[] {
   }
   if (notPassed.length > 0) out.push('')
   const verdict = {pass: 'PASS: every required check passed', fail: 'FAIL: a required check failed', inconclusive: 'INCONCLUSIVE: not enough evidence yet for a required check', error: 'ERROR: a required check could not be measured'}[report.outcome]
+  const disturbing = report.results.filter((r) => disturbsTarget(r))
+  if (disturbing.length > 0) out.push(`${disturbing.map((r) => r.name).join(', ')} disturbed the target (restarts the daemon) and ran last: every other check saw the target as it was found.`)
   if (!report.scope.complete) {
     out.push(chalk.yellow(`PARTIAL RUN: ${report.scope.run_checks} of ${report.scope.phase_checks} checks (left out: ${report.scope.left_out.join(', ')}); recorded, but only a run of the whole checklist counts for the gate ("all success criteria met")`))
   }

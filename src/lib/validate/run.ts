@@ -1,7 +1,7 @@
 /**
- * Run a phase's checks against the target: exclusive checks (those that disturb the target, e.g.
- * the plan's script that restarts the daemon) alone and first, then the rest concurrently, each
- * after the checks it `requires` (when they are in the run). Shown as a listr2 task list (animated
+ * Run a phase's checks against the target in the order of runsAfter (select.ts): the checks that
+ * leave the target alone first, concurrently, so they see it as found; the disturbing ones (the
+ * plan's script restarts the daemon) alone and last. Shown as a listr2 task list (animated
  * on a terminal, a line per event elsewhere, nothing under --json). The run and every result are
  * recorded in the state store before anything is reported.
  */
@@ -16,7 +16,7 @@ import type {Phase, Playbook} from '../playbook/types.js'
 import type {StateStore} from '../state/store.js'
 import type {Target} from '../target/target.js'
 import {redactText} from '../util/redact.js'
-import {planChecks} from './select.js'
+import {planChecks, runsAfter} from './select.js'
 import type {CheckRunResult, OutcomeCounts, PlannedCheck, ValidationOutcome, ValidationReport, ValidationScope} from './types.js'
 
 export const DEFAULT_CHECK_TIMEOUT_MS = 60_000
@@ -139,21 +139,9 @@ export async function executeChecks(opts: Omit<RunValidationOptions, 'playbook' 
   const shared = new Memo()
   const results = new Map<string, CheckRunResult>()
   const done = new Map(opts.checks.map((c) => [c.name, deferred()]))
-  const exclusive = opts.checks.filter((c) => getCheck(c.id)?.exclusive)
-  const exclusiveNames = new Set(exclusive.map((c) => c.name))
 
   const waitFor = (planned: PlannedCheck): Promise<unknown> => {
-    const check = getCheck(planned.id)
-    const before: string[] = []
-    if (exclusiveNames.has(planned.name)) {
-      // Exclusive checks run one after the other, in playbook order.
-      const index = exclusive.findIndex((c) => c.name === planned.name)
-      before.push(...exclusive.slice(0, index).map((c) => c.name))
-    } else {
-      before.push(...exclusiveNames)
-      const requires = check?.requires ?? []
-      before.push(...opts.checks.filter((c) => requires.includes(c.id) && c.name !== planned.name).map((c) => c.name))
-    }
+    const before = runsAfter(planned, opts.checks)
     return Promise.all(before.map((name) => done.get(name)?.promise))
   }
 

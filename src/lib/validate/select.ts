@@ -34,3 +34,23 @@ export function planChecks(phase: Phase, only: string[] = []): PlannedCheck[] {
   }
   return all.filter((c) => only.includes(c.name) || only.includes(c.id))
 }
+
+/** Checks that disturb the target (e.g. the plan's script restarts the daemon). */
+export function disturbsTarget(planned: Pick<PlannedCheck, 'id'>): boolean {
+  return getCheck(planned.id)?.exclusive === true
+}
+
+/**
+ * The one ordering rule of a validation run (#11 item 10): every check that leaves the target alone
+ * runs first, concurrently, each after the checks it `requires`, so each sees the target as it was
+ * found (a stopped daemon fails daemon.running); then the disturbing checks, alone, one after the
+ * other in playbook order. Returns the names `planned` waits for.
+ */
+export function runsAfter(planned: PlannedCheck, checks: readonly PlannedCheck[]): string[] {
+  if (disturbsTarget(planned)) {
+    const disturbing = checks.filter((c) => disturbsTarget(c))
+    return [...checks.filter((c) => !disturbsTarget(c)).map((c) => c.name), ...disturbing.slice(0, disturbing.findIndex((c) => c.name === planned.name)).map((c) => c.name)]
+  }
+  const requires = getCheck(planned.id)?.requires ?? []
+  return checks.filter((c) => requires.includes(c.id) && c.name !== planned.name && !disturbsTarget(c)).map((c) => c.name)
+}

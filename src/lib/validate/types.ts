@@ -71,7 +71,7 @@ export interface ValidationScope {
 export interface DryRunEntry extends PlannedCheck {
   verifies: string
   touches: CheckTouches
-  runs: 'alone, first (disturbs the target)' | 'concurrently'
+  runs: 'alone, last (disturbs the target)' | 'concurrently'
   after: string[]
   timeout_ms: number
 }
