@@ -50,8 +50,8 @@ describe('e2e: cutover rollback (bin/run.js, reference daemon, mock provider)', 
     expect(result.outcome).to.equal('success')
     expect(result.stages.map((s) => s.stage)).to.deep.equal(['decision_to_flags_written', 'flags_written_to_daemon_up', 'daemon_up_to_verified'])
     expect(result.totalMs).to.be.greaterThan(0)
-    // The stages partition the total (each rounded to the millisecond).
-    expect(Math.abs(result.totalMs - result.stages.reduce((sum, s) => sum + s.ms, 0))).to.be.at.most(result.stages.length)
+    // The stages partition the recovery time exactly, whatever the machine's load (CI saw a 6 ms gap before).
+    expect(result.stages.reduce((sum, s) => sum + s.ms, 0)).to.equal(result.totalMs)
     // Met or not is the product's evaluation of the recorded time against the plan's objective (no test timer).
     expect(result.objectiveMs).to.equal(30_000)
     expect(result.withinObjective).to.equal(result.totalMs <= result.objectiveMs)

@@ -2,7 +2,7 @@ import {expect} from 'chai'
 import {createHash, randomBytes} from 'node:crypto'
 import {createServer, type IncomingHttpHeaders, type Server} from 'node:http'
 import {connect, type AddressInfo} from 'node:net'
-import {http, LEGACY_PROXY_INSTALLED, readLog, startDaemonIn, TempHomes, writeFlags, writeGatewayConfig} from '../helpers/cco.js'
+import {http, LEGACY_PROXY_INSTALLED, readLog, startDaemonIn, TempHomes, waitFor, writeFlags, writeGatewayConfig} from '../helpers/cco.js'
 
 interface Received {
   method: string
@@ -127,7 +127,8 @@ function connectVia(proxyPort: number, target: string): Promise<{statusLine: str
     expect(got.headers['x-api-key']).to.equal('test-key')
     expect(got.headers['proxy-connection']).to.equal(undefined)
     expect(got.headers.connection).to.equal('close')
-    expect(readLog(home)).to.match(/Proxy: POST http:\/\/127\.0\.0\.1:\d+\/v1\/messages -> 201/)
+    // The log line is written when the upstream exchange completes, which may be just after the client has its answer.
+    await waitFor(() => /Proxy: POST http:\/\/127\.0\.0\.1:\d+\/v1\/messages -> 201/.test(readLog(home)), 'the proxy log line of the forwarded request')
   })
 
   it('delivers a request body larger than 1 MiB whole (the old proxy truncated at 64 KB)', async () => {
@@ -147,7 +148,7 @@ function connectVia(proxyPort: number, target: string): Promise<{statusLine: str
       expect(res.body).to.contain('is not allowed')
     }
     expect(upstream.received.length).to.equal(before)
-    expect(readLog(home)).to.contain('Proxy: refused POST to example.com:80')
+    await waitFor(() => readLog(home).includes('Proxy: refused POST to example.com:80'), 'the proxy log line of the refusal')
   })
 
   it('tunnels CONNECT to an allowed host:port and refuses others with 403', async () => {

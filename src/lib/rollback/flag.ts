@@ -82,12 +82,14 @@ export async function flagRollback(opts: FlagRollbackOptions): Promise<FlagRollb
   const maintenance = new MaintenanceTracker(state, target, drill
     ? {kind: 'rollback-drill', reason: `flag rollback drill: ${opts.reason ?? 'no reason given'}`, planned: true, operationId: opId}
     : {kind: 'rollback', reason: `flag rollback: ${opts.reason ?? (opts.trigger ? 'fired by a trigger' : 'no reason given')}`, planned: false, operationId: opId})
+  // Stage boundaries on one clock, rounded once each: the stages partition the recovery time exactly,
+  // and the recovery ends when the last stage does (journaling after it is bookkeeping, not recovery).
   const stages: StageTiming[] = []
-  let mark = t0
+  let endedAt = 0
   const stage = (name: string) => {
-    const now = performance.now()
-    stages.push({stage: name, ms: Math.round(now - mark)})
-    mark = now
+    const at = Math.round(performance.now() - t0)
+    stages.push({stage: name, ms: at - endedAt})
+    endedAt = at
   }
   const before = target.readFlagsDetailed()
   let daemon: FlagRollbackResult['daemon'] = {pid: null, proxy_port: null, gateway_port: null}
@@ -143,7 +145,7 @@ export async function flagRollback(opts: FlagRollbackOptions): Promise<FlagRollb
     state.markStep(opId, step, 'failed', {error})
     log(`✖ ${error}`)
   }
-  const totalMs = Math.round(performance.now() - t0)
+  const totalMs = endedAt
   const outcome = error ? 'failed' : 'success'
   const timings = Object.fromEntries(stages.map((s) => [s.stage, s.ms]))
   const rollback = state.recordRollback({kind: 'flag', outcome, timings, objectiveMs, totalMs, operationId: opId, detail: {reason: opts.reason ?? null, trigger: opts.trigger ?? null, drill, daemon, launcher_mode: launcher?.mode ?? null, ...(error ? {error} : {})}})

@@ -90,7 +90,7 @@ export async function rehearseGitRollback(opts: RehearseOptions): Promise<Rehear
     }
     stage('worktree')
     log(`worktree: ${cwd}`)
-    const tail = (r: {stdout: string; stderr: string}) => [r.stdout, r.stderr].filter(Boolean).join('\n').split('\n').slice(-10).join('\n')
+    const tail = (r: {stdout: string; stderr: string}) => [r.stdout, r.stderr].filter(Boolean).join('\n').split('\n').slice(-40).join('\n')
     const b = await target.repoCommand('build', cwd)
     build = {ok: b.ok, durationMs: b.durationMs, exitCode: b.exitCode, outputTail: tail(b)}
     stage('build')
