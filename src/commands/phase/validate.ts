@@ -22,7 +22,7 @@ The run and every result are recorded in the state store before anything is prin
     '<%= config.bin %> phase validate --phase 2 --check gateway.health --check traffic.streaming_sse',
     '<%= config.bin %> phase validate --phase 1 --json --junit reports/phase1.xml',
     '<%= config.bin %> phase validate --phase 3 --dry-run',
-    '<%= config.bin %> phase validate --no-disturb --json   # CI health gate: nothing restarted (a partial run)',
+    '<%= config.bin %> phase validate --no-disturb --json',
   ]
   static override flags = {
     ...validateFlags,
