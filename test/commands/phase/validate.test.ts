@@ -31,9 +31,11 @@ describe('cutover phase validate / validate / phase status (commands)', () => {
     const health = result!.checks.find((c) => c.name === 'gateway.health')!
     expect(health.touches.urls?.[0]).to.contain('/gateway/health')
     const script = result!.checks.find((c) => c.name === 'script.test_gateway')!
-    expect(script.runs).to.match(/alone/)
+    expect(script.runs).to.equal('alone, last (disturbs the target)')
     expect(script.touches.effects?.[0]).to.match(/restarts the daemon/)
-    expect(result!.checks.find((c) => c.name === 'traffic.streaming_sse')!.after).to.deep.equal(['script.test_gateway'])
+    // The others see the target as found: they do not wait for the script; it waits for all of them.
+    expect(result!.checks.find((c) => c.name === 'traffic.streaming_sse')!.after).to.deep.equal([])
+    expect(script.after).to.include.members(['daemon.running', 'traffic.streaming_sse']).and.have.length(names.length - 1)
     expect(fs.readdirSync(home)).to.deep.equal([])
   })
 
