@@ -50,7 +50,7 @@ describe('util/duration: the one grammar', () => {
       expect(caught).to.be.instanceOf(ConfigError)
       const error = caught as DurationError
       expect(error.message).to.match(/^window: /)
-      expect(error.exitCode).to.equal(ExitCode.Config)
+      expect(error.exit).to.equal(ExitCode.Usage)
       expect(error.code).to.equal('DURATION_INVALID')
       expect(error.suggestions.join(' ')).to.match(/ms, s, m, h, d or w/)
     })

@@ -54,7 +54,7 @@ describe('one definition per concept', () => {
     })
 
     it('a gate criterion at the threshold up to rounding passes ">="', () => {
-      const spec = {id: 'uptime', title: 'Uptime', source: 'gateway' as const, metric: 'uptime', statistic: 'ratio' as const, window: '1h', operator: '>=' as const, threshold: 99.9, min_samples: 1}
+      const spec = {id: 'uptime', title: 'Uptime', source: 'gateway' as const, metric: 'uptime', statistic: 'ratio' as const, window: '1h', operator: '>=' as const, threshold: 99.9, min_samples: 1, key: true}
       const outcome = evaluateCriterion(spec, {criterionId: 'uptime', value: noisy, samples: 1000, windowStart: '2026-12-07T11:00:00Z', windowEnd: '2026-12-07T12:00:00Z', windowElapsed: true})
       expect(outcome.outcome).to.equal('pass')
     })
