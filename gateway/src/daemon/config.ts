@@ -88,6 +88,8 @@ export interface AuditConfig {
   retentionDays: number
   /** Absolute path; default `$CCO_HOME/gateway/audit.db`. */
   dbPath: string
+  /** Records kept in memory while the database cannot be written; beyond it the oldest are dropped (and counted). */
+  maxPendingRecords: number
 }
 
 export interface ServerConfig {
@@ -111,6 +113,8 @@ export interface GatewayConfig {
 
 export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 export const DEFAULT_MAX_RETRIES = 2
+/** Audit records held in memory while the audit database cannot be written (then the oldest are dropped and counted). */
+export const DEFAULT_MAX_PENDING_RECORDS = 50_000
 
 export function defaultAuditDbPath(home: string): string {
   return join(homePaths(home).gatewayDir, 'audit.db')
@@ -137,7 +141,7 @@ export function defaultGatewayConfig(home: string): GatewayConfig {
       systemPromptMarkers: {},
     },
     costTracking: {enabled: true, pricingOverrides: {}},
-    audit: {enabled: true, logRequestBodies: true, logResponseBodies: true, retentionDays: 30, dbPath: defaultAuditDbPath(home)},
+    audit: {enabled: true, logRequestBodies: true, logResponseBodies: true, retentionDays: 30, dbPath: defaultAuditDbPath(home), maxPendingRecords: DEFAULT_MAX_PENDING_RECORDS},
     server: {maxBodyBytes: DEFAULT_MAX_BODY_BYTES, host: '127.0.0.1'},
     source: 'default',
   }
@@ -284,7 +288,7 @@ const MODEL_PRICING_KEYS = [
   'inputPerMillion', 'outputPerMillion', 'cacheWrite5mPerMillion', 'cacheWrite1hPerMillion', 'cacheWritePerMillion', 'cacheReadPerMillion',
 ] as const
 const DEPLOYMENT_PRICING_KEYS = ['inputPerMillion', 'outputPerMillion', 'cacheReadPerMillion'] as const
-const AUDIT_KEYS = ['enabled', 'logRequestBodies', 'logResponseBodies', 'retentionDays', 'dbPath'] as const
+const AUDIT_KEYS = ['enabled', 'logRequestBodies', 'logResponseBodies', 'retentionDays', 'dbPath', 'maxPendingRecords'] as const
 const SERVER_KEYS = ['maxBodyBytes', 'host', 'headersTimeoutMs', 'requestTimeoutMs'] as const
 
 function checkPricing<K extends string>(c: Checker, path: string, value: unknown, keys: readonly K[]): Record<K, number> | undefined {
@@ -444,7 +448,7 @@ export function validateGatewayConfig(
     }
   }
 
-  const audit: AuditConfig = {enabled: true, logRequestBodies: true, logResponseBodies: true, retentionDays: 30, dbPath: defaultAuditDbPath(home)}
+  const audit: AuditConfig = {enabled: true, logRequestBodies: true, logResponseBodies: true, retentionDays: 30, dbPath: defaultAuditDbPath(home), maxPendingRecords: DEFAULT_MAX_PENDING_RECORDS}
   if (obj.audit !== undefined) {
     const path = `${root}.audit`
     const a = c.object(path, obj.audit)
@@ -454,6 +458,7 @@ export function validateGatewayConfig(
       audit.logRequestBodies = c.bool(`${path}.logRequestBodies`, a.logRequestBodies, true)
       audit.logResponseBodies = c.bool(`${path}.logResponseBodies`, a.logResponseBodies, true)
       audit.retentionDays = c.number(`${path}.retentionDays`, a.retentionDays, {int: true, min: 0}) ?? 30
+      audit.maxPendingRecords = c.number(`${path}.maxPendingRecords`, a.maxPendingRecords, {int: true, min: 1}) ?? DEFAULT_MAX_PENDING_RECORDS
       const dbPath = c.string(`${path}.dbPath`, a.dbPath, {nonEmpty: true})
       if (dbPath !== undefined) audit.dbPath = resolvePath(home, dbPath)
     }

@@ -16,6 +16,7 @@ import {type CostInput, type CostResult, computeCost as computeCostWith, formatM
 import {buildMetrics, parseAuditQuery, parseMetricsQuery, QueryError, queryAudit} from './metrics.js'
 import {PricingTable} from './pricing.js'
 import {GatewayPrometheus} from './prometheus.js'
+import {DEFAULT_MAX_PENDING_RECORDS} from '../daemon/config.js'
 import type {RecordSink, RequestRecord} from './record.js'
 
 /** `llmGateway.audit` (same field names as the daemon config). */
@@ -27,6 +28,8 @@ export interface AuditOptions {
   retentionDays?: number
   /** Default `$CCO_HOME/gateway/audit.db`. */
   dbPath?: string
+  /** Records held in memory while the database cannot be written (default DEFAULT_MAX_PENDING_RECORDS); beyond it the oldest are dropped, counted as audit_dropped. */
+  maxPendingRecords?: number
 }
 
 /** `llmGateway.costTracking`. */
@@ -167,7 +170,7 @@ export function createEvidence(opts: EvidenceOptions): Evidence {
     log: opts.log,
     now,
     flushIntervalMs,
-    maxPending: 50_000,
+    maxPending: audit.maxPendingRecords ?? DEFAULT_MAX_PENDING_RECORDS,
     maxBatch: 5_000,
     onWritten: (n) => prom.auditWritten(n),
     onWriteError: () => prom.auditWriteError(),
@@ -252,6 +255,7 @@ export function createEvidence(opts: EvidenceOptions): Evidence {
     const s = writer.stats()
     return {records_received: recordsReceived, audit_pending: s.pending, audit_write_errors: s.writeErrors, audit_dropped: s.dropped + sinkErrors}
   }
+  prom.readAuditStatusFrom(writerStatus)
 
   const handleMetrics: Handler = (req, res) => {
     if (!allowOnly(req, res, 'GET')) return

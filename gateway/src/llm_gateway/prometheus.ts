@@ -138,6 +138,8 @@ export class GatewayPrometheus {
   private readonly auditRecords: Counter
   private readonly auditWriteErrors: Counter
   private readonly providerUp: Gauge<'provider'>
+  /** Read at scrape time: the evidence layer's own counters (independent of the audit database). */
+  private auditStatus: () => {records_received: number; audit_dropped: number; audit_pending: number} = () => ({records_received: 0, audit_dropped: 0, audit_pending: 0})
 
   private readonly providerUpFromRecords: boolean
 
@@ -155,6 +157,20 @@ export class GatewayPrometheus {
     this.streamFailures = new FastCounter('gateway_stream_failures_total', 'Streamed requests that did not complete successfully.', registry)
     this.auditRecords = new Counter({name: 'gateway_audit_records_total', help: 'Rows committed to the audit log by this process.', registers})
     this.auditWriteErrors = new Counter({name: 'gateway_audit_write_errors_total', help: 'Failed audit log write attempts.', registers})
+    const status = () => this.auditStatus()
+    // Counted in memory as requests finish, before any database write: a record the database never got
+    // shows up here and not in the audit log, so the two can be compared.
+    new Counter({name: 'gateway_audit_records_received_total', help: 'Request records handed to the audit log by this process (counted before any write).', registers, collect() {
+      this.reset()
+      this.inc(status().records_received)
+    }})
+    new Counter({name: 'gateway_audit_records_dropped_total', help: 'Request records this process could not write to the audit log and gave up on (queue full while the database failed, or a record it could not handle).', registers, collect() {
+      this.reset()
+      this.inc(status().audit_dropped)
+    }})
+    new Gauge({name: 'gateway_audit_pending_records', help: 'Request records queued for the audit log, not written yet.', registers, collect() {
+      this.set(status().audit_pending)
+    }})
     this.providerUp = new Gauge({name: 'gateway_provider_up', help: '1 if the provider is up (the daemon feeds /gateway/health\'s provider state; standalone: its last request succeeded), else 0.', labelNames: ['provider'], registers})
     const buildInfo = new Gauge({name: 'gateway_build_info', help: 'Gateway build information.', labelNames: ['version'], registers})
     buildInfo.set({version: opts.version}, 1)
@@ -231,6 +247,11 @@ export class GatewayPrometheus {
 
   auditWriteError(): void {
     this.auditWriteErrors.inc()
+  }
+
+  /** Where the received / dropped / pending figures come from (the evidence layer's writer status). */
+  readAuditStatusFrom(status: () => {records_received: number; audit_dropped: number; audit_pending: number}): void {
+    this.auditStatus = status
   }
 
   get contentType(): string {

@@ -65,7 +65,7 @@ describe('gateway config validation (llmGateway section)', () => {
     expect(config.providers.anthropic!.apiKeyRef).to.equal(undefined)
     expect(config.routing).to.include({defaultProvider: 'anthropic'})
     expect(config.routing.fallbackChain).to.deep.equal(['anthropic'])
-    expect(config.audit).to.include({enabled: true, logRequestBodies: true, logResponseBodies: true, retentionDays: 30})
+    expect(config.audit).to.include({enabled: true, logRequestBodies: true, logResponseBodies: true, retentionDays: 30, maxPendingRecords: 50_000})
   })
 
   it('names the JSON path of each error', () => {
@@ -95,6 +95,8 @@ describe('gateway config validation (llmGateway section)', () => {
       [(s) => (s.costTracking.pricingOverrides = {m: {inputPerMillion: 1}}), 'llmGateway.costTracking.pricingOverrides.m.outputPerMillion: is required'],
       [(s) => (s.costTracking.pricingOverrides = {m: {inputPerMillion: -1, outputPerMillion: 1}}), 'llmGateway.costTracking.pricingOverrides.m.inputPerMillion: must be at least 0'],
       [(s) => (s.audit.retentionDays = -1), 'llmGateway.audit.retentionDays: must be at least 0, got -1'],
+      [(s) => (s.audit.maxPendingRecords = 0), 'llmGateway.audit.maxPendingRecords: must be at least 1, got 0'],
+      [(s) => (s.audit.maxPendingRecords = 1.5), 'llmGateway.audit.maxPendingRecords: must be an integer, got 1.5'],
       [(s) => (s.audit.logBodies = true), 'llmGateway.audit.logBodies: unknown key'],
       [(s) => (s.server = {maxBodyBytes: 0}), 'llmGateway.server.maxBodyBytes: must be greater than 0'],
       [(s) => (s.extra = 1), 'llmGateway.extra: unknown key'],

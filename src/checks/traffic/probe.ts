@@ -186,9 +186,29 @@ export function probeApiKey(target: Target, envName: string): string | undefined
   return value && value.length > 0 ? value : undefined
 }
 
-/** One non-streamed probe per (agent type, model) per run, shared by the routing and cost checks. */
+/**
+ * Every probe this run sent, counted on the client side: audit.complete looks each one up in the
+ * audit log by its request id, a count that does not come from the gateway's own database.
+ */
+export class ProbeLedger {
+  readonly sent: Array<{agent_type: string; probe: ProbeResponse}> = []
+}
+
+export function probeLedger(shared: SharedMeasurements): Promise<ProbeLedger> {
+  return shared.once('probe-ledger', async () => new ProbeLedger())
+}
+
+/** sendProbe, entered in the run's ledger. */
+export async function sendRecordedProbe(target: Target, shared: SharedMeasurements, opts: ProbeOptions): Promise<ProbeResponse> {
+  const ledger = await probeLedger(shared)
+  const probe = await sendProbe(target, opts)
+  ledger.sent.push({agent_type: opts.agentType, probe})
+  return probe
+}
+
+/** One non-streamed probe per (agent type, model) per run, shared by the routing, cost and audit checks. */
 export function sharedJsonProbe(target: Target, shared: SharedMeasurements, opts: Omit<ProbeOptions, 'stream'>): Promise<ProbeResponse> {
-  return shared.once(`json-probe:${opts.agentType}:${opts.model}`, () => sendProbe(target, {...opts, stream: false}))
+  return shared.once(`json-probe:${opts.agentType}:${opts.model}`, () => sendRecordedProbe(target, shared, {...opts, stream: false}))
 }
 
 /** The routing line the daemon logs for a request (plan §1.1 "Routing request: agent_type=..."). */

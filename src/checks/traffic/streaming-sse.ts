@@ -1,7 +1,7 @@
 import {defineCheck} from '../types.js'
 import {fail, gatewayUrlHint, pass} from '../util.js'
 import {gatewayFailure} from '../gateway/common.js'
-import {DEFAULT_PROBE_MODEL, errorMessageOf, PROBE_AGENT_TYPE, probeApiKey, type SseEvent, sendProbe} from './probe.js'
+import {DEFAULT_PROBE_MODEL, errorMessageOf, PROBE_AGENT_TYPE, probeApiKey, type SseEvent, sendRecordedProbe} from './probe.js'
 import {probeParams} from './routes-through-gateway.js'
 
 interface Params {
@@ -68,11 +68,11 @@ export const trafficStreamingSse = defineCheck<Params>({
     effects: ['one streamed probe request to the upstream provider (billed by real providers)'],
   }),
   timeoutMs: (p) => p.timeout + 5000,
-  async run({target, params, signal}) {
+  async run({target, params, signal, shared}) {
     const expected = `a streamed probe yields message_start ... message_stop (well-formed SSE), first event within ${params.first_event_within} ms`
     let probe
     try {
-      probe = await sendProbe(target, {agentType: params.agent_type, model: params.model, stream: true, timeoutMs: params.timeout, signal, apiKey: probeApiKey(target, params.api_key_env)})
+      probe = await sendRecordedProbe(target, shared, {agentType: params.agent_type, model: params.model, stream: true, timeoutMs: params.timeout, signal, apiKey: probeApiKey(target, params.api_key_env)})
     } catch (error) {
       return gatewayFailure(error, target, expected)
     }

@@ -23,6 +23,7 @@ import {UP_STATUSES} from '../evaluate/types.js'
 import {isRehearsal, rollbackKindOf} from '../gate/records.js'
 import type {GatewayMetrics, GatewayMetricsSummary} from '../target/gateway-client.js'
 import {durationMs} from '../util/duration.js'
+import {auditCoverage} from '../sources/gateway.js'
 import type {Kpi, Playbook, RollbackProcedure} from '../playbook/types.js'
 import type {StateStore} from '../state/store.js'
 import type {BaselineRecord, RollbackRecord, SampleRecord} from '../state/types.js'
@@ -131,11 +132,12 @@ export function buildReport(input: BuildReportInput): ReportData {
         streamed: num(summary.streaming_requests),
         streamingFailures: num(summary.streaming_failures),
         auditRecords: num(summary.audit_records),
+        auditCoveragePct: auditCoverage(summary),
         source: '/gateway/metrics (all time)',
         approximate: false,
       }
     : fallback
-      ? {...fallback, auditRecords: null, source: `monitor metrics samples (${fallback.windows} non-overlapping ${fallback.window} windows, approximate)`, approximate: true}
+      ? {...fallback, auditRecords: null, auditCoveragePct: null, source: `monitor metrics samples (${fallback.windows} non-overlapping ${fallback.window} windows, approximate)`, approximate: true}
       : null
   if (!summary && fallback) notes.push(`Latency, error rate and streaming figures are approximations from ${fallback.windows} of the monitor's ${fallback.window} metrics samples, because live gateway metrics were unavailable.`)
 
@@ -443,7 +445,7 @@ function targetOf(kpi: Kpi | undefined): KpiTarget | null {
 
 interface KpiInputs {
   availability: Availability
-  traffic: {requests: number; failed: number | null; avgLatency: number | null; p95Latency: number | null; auditRecords: number | null; source: string; approximate: boolean} | null
+  traffic: {requests: number; failed: number | null; avgLatency: number | null; p95Latency: number | null; auditRecords: number | null; auditCoveragePct: number | null; source: string; approximate: boolean} | null
 }
 
 type Measured = {value: number | null; unit: string; source: string; samples: number; note?: string}
@@ -476,9 +478,9 @@ function measureKpi(metric: string, statistic: string, m: KpiInputs): Measured |
       return {value: t ? pct(t.failed, t.requests) : null, unit: '%', source: t?.source ?? 'gateway', samples: t?.requests ?? 0, ...(noTraffic ? {note: noTraffic} : {})}
     case 'audit_coverage:ratio':
       return {
-        value: t && !t.approximate ? pct(t.auditRecords, t.requests) : null,
+        value: t && !t.approximate ? t.auditCoveragePct : null,
         unit: '%',
-        source: 'audit records / requests (/gateway/metrics)',
+        source: 'audit records / requests (/gateway/metrics), and the gateway\'s own received / dropped / pending counters when it reports them (the lower figure)',
         samples: t?.requests ?? 0,
         ...(t === null || t.approximate ? {note: 'needs live gateway metrics (audit record count)'} : t.requests === 0 ? {note: 'no requests yet'} : {}),
       }

@@ -9,7 +9,11 @@
  *   error_rate                    failed_requests / total_requests * 100
  *   success_rate                  successful_requests / total_requests * 100
  *   streaming_failure_rate        streaming_failures / streaming_requests * 100
- *   audit_coverage                audit_records / total_requests * 100
+ *   audit_coverage                the lower of audit_records / total_requests * 100 (both from the
+ *                                 audit database) and, when the gateway reports its own in-memory
+ *                                 counters, (records_received - audit_dropped - audit_pending) /
+ *                                 records_received * 100 (a record never written is missing from both
+ *                                 database counts alike, not from these)
  *   avg_latency_ms, p50_latency_ms, p95_latency_ms, p99_latency_ms, avg_ttfb_ms,
  *   total_cost_usd, failed_requests, streaming_requests, streaming_failures, audit_records
  *                                 as reported in summary
@@ -47,6 +51,10 @@ export interface GatewaySummary {
   total_cache_read_tokens?: number
   audit_records: number
   since: string | number | null
+  /** The gateway process's own counters since it started (not from the database), when exposed. */
+  records_received?: number
+  audit_dropped?: number
+  audit_pending?: number
 }
 
 export interface GatewayMetrics {
@@ -86,13 +94,22 @@ function count(field: keyof GatewaySummary): Extractor {
   return (s) => ({value: s[field] as number, samples: s.total_requests})
 }
 
+/** audit_coverage (see the header): the one definition, used by gates, triggers and the report. */
+export function auditCoverage(s: {total_requests: number; audit_records?: unknown; records_received?: unknown; audit_dropped?: unknown; audit_pending?: unknown}): number | null {
+  if (typeof s.audit_records !== 'number') return null
+  const inDatabase = percentOf(s.audit_records, s.total_requests)
+  const {records_received: received, audit_dropped: dropped, audit_pending: pending} = s
+  if (inDatabase === null || typeof received !== 'number' || typeof dropped !== 'number' || typeof pending !== 'number' || received === 0) return inDatabase
+  return Math.min(inDatabase, percentOf(Math.max(0, received - dropped - pending), received) as number)
+}
+
 const METRICS: Record<string, Extractor> = {
   total_requests: (s) => ({value: s.total_requests, samples: s.total_requests}),
   request_rate: (s, windowMs) => ({value: ratePerSecond(s.total_requests, windowMs), samples: s.total_requests}),
   error_rate: (s) => ({value: percentOf(s.failed_requests, s.total_requests), samples: s.total_requests}),
   success_rate: (s) => ({value: percentOf(s.successful_requests, s.total_requests), samples: s.total_requests}),
   streaming_failure_rate: (s) => ({value: percentOf(s.streaming_failures, s.streaming_requests), samples: s.streaming_requests}),
-  audit_coverage: (s) => ({value: percentOf(s.audit_records, s.total_requests), samples: s.total_requests}),
+  audit_coverage: (s) => ({value: auditCoverage(s), samples: s.total_requests}),
   avg_latency_ms: reported('avg_latency_ms'),
   p50_latency_ms: reported('p50_latency_ms'),
   p95_latency_ms: reported('p95_latency_ms'),

@@ -2,6 +2,7 @@
  * Every daemon-facing check against the real reference daemon and a real mock upstream: passing
  * when healthy, failing or erroring (with the right remediation) in each broken state.
  */
+import Database from 'better-sqlite3'
 import {expect} from 'chai'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -208,6 +209,90 @@ describe('checks against the reference daemon', function () {
       const r = await h.check('traffic.routes_through_gateway')
       expect(r.outcome, show(r)).to.equal('fail')
       expect(r.measured).to.equal('audit log disabled')
+    })
+  })
+
+  // #11.3: completeness rests on counts that do not come from one database. A record the gateway never
+  // writes is missing from summary.total_requests and from the audit rows alike (they agree), so only
+  // the gateway's own counters and cutover's client-side probe look-ups can catch it.
+  describe('audit records lost before they reach the database', () => {
+    const probeRequest = (h: DaemonHome) =>
+      fetch(`${h.target.gatewayUrl()}/v1/messages`, {
+        method: 'POST',
+        headers: {'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'x-api-key': 'test-probe-key', 'x-cco-agent-type': 'lost-record-test'},
+        body: JSON.stringify({model: 'claude-haiku-4-5', max_tokens: 8, messages: [{role: 'user', content: 'hi'}]}),
+      })
+    /** Hold the audit database's write lock, as a stuck writer or a full disk would: reads still work (WAL). */
+    const lockAuditDb = (h: DaemonHome) => {
+      const db = new Database(h.target.paths.auditDb)
+      db.exec('BEGIN EXCLUSIVE')
+      return () => {
+        db.exec('COMMIT')
+        db.close()
+      }
+    }
+
+    it('fails when the gateway dropped records (queue full while the database was locked), though the database counts agree', async () => {
+      const h = new DaemonHome(mock.url, {gateway: {audit: {maxPendingRecords: 1}}})
+      try {
+        await h.start()
+        expect((await h.check('audit.complete')).outcome, 'healthy before the fault').to.equal('pass')
+        const release = lockAuditDb(h)
+        try {
+          for (let i = 0; i < 3; i++) expect((await probeRequest(h)).status).to.equal(200)
+        } finally {
+          release()
+        }
+        // Let the one record the queue kept reach the database (else the next request would push it out too).
+        for (let polls = 0; ; polls++) {
+          const s = (await h.target.gateway.metrics('1h')).body.summary
+          if (s.audit_pending === 0) break
+          if (polls > 100) throw new Error(`audit queue never drained: ${JSON.stringify(s)}`)
+          await new Promise((resolve) => setTimeout(resolve, 100))
+        }
+        const r = await h.check('audit.complete')
+        expect(r.outcome, show(r)).to.equal('fail')
+        const e = r.evidence as {requests: number; audit_rows: number; counters: {audit_dropped: number; audit_pending: number}; probes: {found: string[]; missing: string[]}}
+        // The old check compared exactly these two and passed.
+        expect(e.requests).to.equal(e.audit_rows)
+        expect(e.counters.audit_dropped).to.equal(2)
+        expect(e.counters.audit_pending).to.equal(0)
+        expect(e.probes.missing).to.deep.equal([])
+        expect(e.probes.found).to.have.length(1)
+        expect(r.detail).to.equal('the gateway dropped 2 record(s) since it started (its own counter audit_dropped)')
+        const prom = await (await fetch(`${h.target.gatewayUrl()}/metrics`)).text()
+        expect(prom).to.match(/^gateway_audit_records_dropped_total 2$/m)
+        expect(prom).to.match(/^gateway_audit_pending_records 0$/m)
+        expect(Number(/^gateway_audit_records_received_total (\d+)$/m.exec(prom)?.[1])).to.equal(Number(/^gateway_audit_records_total (\d+)$/m.exec(prom)?.[1]) + 2)
+      } finally {
+        await h.dispose()
+      }
+    })
+
+    it('fails when its own probe never reaches the audit log (database locked throughout), naming the request id', async () => {
+      const h = new DaemonHome(mock.url)
+      try {
+        await h.start()
+        expect((await h.check('audit.complete')).outcome, 'healthy before the fault').to.equal('pass')
+        const release = lockAuditDb(h)
+        let r
+        try {
+          r = await h.check('audit.complete', {settle: '1s', audit_timeout: '1s'})
+        } finally {
+          release()
+        }
+        expect(r.outcome, show(r)).to.equal('fail')
+        const e = r.evidence as {requests: number; audit_rows: number; counters: {audit_pending: number; audit_dropped: number}; probes: {looked_up: number; missing: string[]}}
+        expect(e.requests).to.equal(e.audit_rows)
+        expect(e.counters.audit_dropped).to.equal(0)
+        expect(e.counters.audit_pending).to.equal(1)
+        expect(e.probes.looked_up).to.equal(1)
+        expect(e.probes.missing).to.have.length(1)
+        expect(r.detail).to.contain(`1 of 1 probe request(s) cutover sent and got an answer for have no audit row (${e.probes.missing[0]})`)
+        expect(r.detail).to.contain('1 record(s) are still not written (audit_pending, ')
+      } finally {
+        await h.dispose()
+      }
     })
   })
 

@@ -65,7 +65,7 @@ describe('checks library', () => {
         plan_ref: 'a: "b"'
         params: {windw: 1h}`)
       expect(issues).to.have.length(1)
-      expect(issues[0]).to.match(/^15:\d+ phases\[0\]\.checks\[0\]\.params\.windw: check audit\.complete: unknown parameter "windw" \(known: window, min_requests, settle\)/)
+      expect(issues[0]).to.match(/^15:\d+ phases\[0\]\.checks\[0\]\.params\.windw: check audit\.complete: unknown parameter "windw" \(known: window, min_requests, settle, agent_type, model, timeout, audit_timeout, api_key_env\)/)
     })
 
     it('a wrong type and a value out of the allowed set', () => {

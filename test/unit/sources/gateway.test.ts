@@ -4,6 +4,7 @@ import nock from 'nock'
 import {type CriterionSpec, decideGate, evaluateCriterion} from '../../../src/lib/evaluate/index.js'
 import type {MeasureSpec} from '../../../src/lib/evaluate/index.js'
 import {GATEWAY_METRICS, GatewaySource} from '../../../src/lib/sources/index.js'
+import {auditCoverage} from '../../../src/lib/sources/gateway.js'
 
 const GW = 'http://gw.example'
 const NOW = new Date('2026-01-05T12:00:00.000Z')
@@ -95,6 +96,22 @@ describe('sources/gateway', () => {
   it('audit coverage below 100 % when records are missing', async () => {
     nock(GW).get('/gateway/metrics').query(true).reply(200, metrics({audit_records: 1999}))
     expect((await source().measure(spec('audit_coverage'), NOW)).value).to.equal(99.95)
+  })
+
+  it('audit coverage counts records the gateway dropped before the database (its own counters), though the database counts agree', async () => {
+    nock(GW).get('/gateway/metrics').query(true).reply(200, metrics({audit_records: 2000, records_received: 2004, audit_dropped: 3, audit_pending: 1}))
+    // 2000 of 2004 received records reached the database: 99.8 %, not the database's own 100 %.
+    expect((await source().measure(spec('audit_coverage'), NOW)).value).to.be.closeTo(99.800399, 1e-6)
+  })
+
+  it('audit coverage is the lower of the two figures, and the database figure alone without counters', () => {
+    expect(auditCoverage({total_requests: 100, audit_records: 99, records_received: 100, audit_dropped: 0, audit_pending: 0})).to.equal(99)
+    expect(auditCoverage({total_requests: 100, audit_records: 100, records_received: 100, audit_dropped: 0, audit_pending: 0})).to.equal(100)
+    expect(auditCoverage({total_requests: 100, audit_records: 100, records_received: 50, audit_dropped: 1, audit_pending: 0})).to.equal(98)
+    expect(auditCoverage({total_requests: 100, audit_records: 100, records_received: 50, audit_dropped: 0, audit_pending: 1})).to.equal(98)
+    expect(auditCoverage({total_requests: 100, audit_records: 100})).to.equal(100)
+    expect(auditCoverage({total_requests: 0, audit_records: 0, records_received: 5, audit_dropped: 5, audit_pending: 0})).to.equal(null)
+    expect(auditCoverage({total_requests: 10, audit_records: 10, records_received: 0, audit_dropped: 0, audit_pending: 0})).to.equal(100)
   })
 
   it('a gateway whose data starts inside the window has not covered it', async () => {
