@@ -31,7 +31,7 @@ function liveLine(live: LiveStatus): string {
 export default class Monitor extends BaseCommand<typeof Monitor> {
   static override description = `Sample the target into the state store: gateway health every interval, live metrics, and a periodic streaming probe (POST /v1/messages, stream: true, x-cco-agent-type: cutover-probe).
 Gate criteria such as uptime are measured from these samples. Samples sit on a fixed time grid, one per slot, so a restarted or overlapping monitor never counts a slot twice.
-Progress goes to stderr; --json prints only the summary. Exit 0 when the last health sample was up, 1 when it was down.
+Progress goes to stderr; --json prints only the summary. A crash (the daemon died without shutting down) or a stop or restart no cutover command explains is recorded as an incident (critical for a crash: the plan counts crashes as critical bugs). Exit 0 when the last health sample was up, 1 when it was down.
 From cron, use --once with --interval set to the cron period (gaps longer than two intervals count as down time).`
 
   static override examples = [
@@ -84,6 +84,10 @@ From cron, use --once with --interval set to the cron period (gaps longer than t
           if (quiet || probe.ok) return
           process.stderr.write(`${tty ? '\n' : ''}${chalk.red('probe failed')}: ${probe.error ?? 'unknown error'}\n`)
         },
+        onIncident: (incident) => {
+          // Always said, even with --json (on stderr): an incident changes what the gates decide.
+          process.stderr.write(`${tty ? '\n' : ''}${chalk.red(`incident #${incident.id} (${incident.severity}) recorded`)}: ${incident.title}\n`)
+        },
       })
     } finally {
       process.removeListener('SIGINT', stop)
@@ -95,6 +99,7 @@ From cron, use --once with --interval set to the cron period (gaps longer than t
         `${summary.ticks} sample(s), ${summary.stored.health} new (${summary.duplicates} slot(s) already sampled); uptime ${pct(summary.uptimePct)}; ` +
           `error rate ${pct(summary.errorRatePct)} over ${summary.metricsWindow}; probes ${summary.probes.ok} ok, ${summary.probes.failed} failed`,
       )
+      if (summary.incidents.length > 0) this.log(`${summary.incidents.length} incident(s) recorded: ${summary.incidents.map((i) => `#${i.id} ${i.severity} ${i.title}`).join('; ')} (cutover incident list)`)
       if (!isUp(summary.lastHealth?.status)) this.log(`the gateway is ${summary.lastHealth?.status ?? 'unknown'}: ${summary.lastHealth?.error ?? ''}\nTry: ${target.restartHint()}`)
     }
     if (!isUp(summary.lastHealth?.status)) this.setExitCode(ExitCode.Fail)

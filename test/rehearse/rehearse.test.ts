@@ -158,13 +158,16 @@ describe('e2e: cutover rehearse (bin/run.js; sandbox repo, mock provider, daemon
     expectCleanedUp(result)
   })
 
-  it('gateway-crash: kill -9 in Phase 2 is seen by the monitor, daemon start recovers it, the incident is recorded and resolved, Phase 3 follows', async () => {
+  it('gateway-crash: kill -9 in Phase 2 is seen by the monitor, daemon start recovers it, the monitor records a critical incident, it is resolved, Phase 3 follows (the re-entry after the drill restarts the phase clock)', async () => {
     const {exitCode, result} = await rehearse(['--scenario', 'gateway-crash'])
     if (result.report) reports.push(result.report)
     expect(exitCode, result.message).to.equal(0)
     expect(result).to.include({scenario: 'gateway-crash', ok: true, finalPhase: 3})
     expect(decisions(result, 'fault', 'phase-2-gateway-crash')[0]?.detail).to.match(/^kill -9 \d+/)
-    expect(decisions(result, 'incident', 'phase-2-gateway-crash').map((d) => d.decision)).to.deep.equal(['opened'])
+    const incidents = decisions(result, 'incident', 'phase-2-gateway-crash')
+    expect(incidents.map((d) => d.decision)).to.deep.equal(['opened'])
+    // #11.4: recorded by the monitor itself, as critical (a crash), not typed in by the rehearsal.
+    expect(incidents[0]?.detail).to.match(/^incident \d+ \(critical\), recorded by cutover monitor: cco daemon crashed: pid \d+ died without shutting down$/)
     expect(decisions(result, 'recovery', 'phase-2-gateway-crash')[0]?.detail).to.match(/resolved/)
     const recovery = result.recoveryTimes.find((r) => r.kind === 'daemon-restart')!
     expect(recovery.stages.map((s) => s.stage)).to.deep.equal(['kill_to_detected', 'detected_to_healthy'])

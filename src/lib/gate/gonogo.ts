@@ -279,6 +279,10 @@ function nextSteps(verdict: Verdict, gate: Gate, criteria: CriterionReport[], st
         const open = state.listIncidents({open: true, severity: 'critical'})
         for (const i of open) steps.push(`cutover incident resolve ${i.id} --by NAME   (when "${i.title}" is fixed)`)
       }
+      if (failed.some((c) => c.source === 'records' && c.metric === 'critical_incidents')) {
+        // Resolving does not undo "discovered": the phase's clock restarts with its next entry.
+        steps.push(`a critical bug was discovered during phase ${gate.from}: resolved or not, it counts until the phase is entered again (roll back, fix, advance again), or accept it with: cutover phase advance --to ${gate.to} --force --reason TEXT`)
+      }
       if (failed.some((c) => c.metric === 'last_rehearsal_within_objective')) steps.push('cutover rollback --rehearse')
       if (failed.some((c) => c.metric === 'last_validation_passed')) steps.push(`cutover phase validate --phase ${gate.from}`)
       steps.push(`fix what failed (${failed.map((c) => c.id).join(', ')}), then: cutover gonogo --from ${gate.from} --to ${gate.to}`)

@@ -14,6 +14,8 @@ import type {StateStore} from '../state/store.js'
 import type {Target} from '../target/target.js'
 import {HEALTH_SOURCE, METRICS_SOURCE, PROBE_SOURCE} from '../gate/measure.js'
 import {type ProbeResult, streamingProbe} from './probe.js'
+import {type ChangeContext, cleanShutdownLine, type SeenDaemon, daemonChanged, type DaemonWatch, judgeDaemonChange, observeDaemon, watchFromSample, watchToSample} from './daemon-events.js'
+import type {IncidentRecord} from '../state/types.js'
 
 export const LIVE_METRICS_WINDOW = '15m'
 
@@ -70,6 +72,8 @@ export interface MonitorOptions {
   onTick?: (live: LiveStatus) => void
   /** Called when a probe finishes (it may finish after later ticks). */
   onProbe?: (probe: ProbeResult, ts: number) => void
+  /** Called when the monitor records a crash or an unplanned restart as an incident. */
+  onIncident?: (incident: IncidentRecord) => void
 }
 
 export interface MonitorSummary {
@@ -88,6 +92,8 @@ export interface MonitorSummary {
   avgLatencyMs: number | null
   metricsWindow: string
   probes: {ok: number; failed: number; lastError?: string}
+  /** Crashes and unplanned restarts this run recorded as incidents. */
+  incidents: Array<{id: number; severity: string; title: string}>
   stoppedBy: 'once' | 'duration' | 'signal'
 }
 
@@ -149,6 +155,11 @@ export async function runMonitor(target: Target, state: StateStore, opts: Monito
   let lastHealth: HealthSampleMetrics | null = null
   let lastMetrics: MetricsSampleMetrics | null = null
   let stoppedBy: MonitorSummary['stoppedBy'] = opts.once ? 'once' : 'duration'
+  const incidents: MonitorSummary['incidents'] = []
+  // The daemon the previous sample saw (this monitor's or an earlier one's: cron --once compares too).
+  let watch: DaemonWatch = watchFromSample(state.latestSample(HEALTH_SOURCE))
+  // After a long pause nobody watched: what happened then is not judged (its gap counts as down time).
+  if (watch.last && Date.now() - watch.last.ts > UNWATCHED_AFTER_INTERVALS * interval) watch = {last: null, recordedFor: null}
 
   const store = (source: string, ts: number, metrics: object): boolean => {
     const fresh = state.addSample({source, ts, metrics: metrics as Record<string, unknown>})
@@ -160,7 +171,16 @@ export async function runMonitor(target: Target, state: StateStore, opts: Monito
   for (;;) {
     const slot = Math.floor(Date.now() / interval) * interval
     const [health, metrics] = await Promise.all([sampleHealth(target, interval), sampleMetrics(target)])
-    const fresh = store(HEALTH_SOURCE, slot, health)
+    const observation = observeDaemon(() => target.readPidFile())
+    const context = watch.last && daemonChanged(watch, observation) ? changeContext(target, state, watch.last, Date.now()) : null
+    const judged = judgeDaemonChange(watch, observation, slot, context)
+    watch = judged.watch
+    if (judged.incident) {
+      const incident = state.addIncident({severity: judged.incident.severity, title: judged.incident.title, detail: judged.incident.detail, by: MONITOR_ACTOR})
+      incidents.push({id: incident.id, severity: incident.severity, title: incident.title})
+      opts.onIncident?.(incident)
+    }
+    const fresh = store(HEALTH_SOURCE, slot, {...health, ...watchToSample(observation, watch)})
     if (fresh) stored.health++
     if (metrics && store(METRICS_SOURCE, slot, metrics)) stored.metrics++
     ticks++
@@ -212,8 +232,41 @@ export async function runMonitor(target: Target, state: StateStore, opts: Monito
     avgLatencyMs: lastMetrics?.avg_latency_ms ?? null,
     metricsWindow: LIVE_METRICS_WINDOW,
     probes,
+    incidents,
     stoppedBy,
   }
+}
+
+/** A previous sample older than this many intervals is too old to compare the daemon against. */
+const UNWATCHED_AFTER_INTERVALS = 10
+
+/** Who records the incidents the monitor finds. */
+export const MONITOR_ACTOR = 'cutover monitor'
+
+/** Daemon actions cutover records in its trail when they end (cutover daemon start|restart|stop). */
+const DAEMON_ACTIONS = ['daemon.start', 'daemon.restart', 'daemon.stop']
+
+/**
+ * What explains the loss of the daemon `last`: its clean-shutdown line, cutover's own maintenance or
+ * daemon actions. Everything since that daemon started belongs to it: a shutdown may begin before the
+ * last sample that still saw its PID (it drains for a while).
+ */
+function changeContext(target: Target, state: StateStore, last: SeenDaemon, nowMs: number): ChangeContext {
+  const started = Date.parse(last.started_at)
+  const sinceMs = Number.isFinite(started) ? Math.min(started, last.ts) : last.ts
+  const windows = state.listMaintenance(sinceMs, nowMs)
+  // Not the action that started `last` itself (its record names that PID).
+  const actions = DAEMON_ACTIONS.flatMap((kind) => state.listTrail({kind})).filter((t) => Date.parse(t.ts) >= sinceMs && Date.parse(t.ts) <= nowMs && (t.payload as {pid?: unknown} | null)?.pid !== last.pid)
+  // A daemon action in progress holds the operation lock; its trail record is written when it ends.
+  const holder = state.lockHolder()
+  const byCutover = windows[0]
+    ? `maintenance window #${windows[0].id} (${windows[0].kind}: ${windows[0].reason})`
+    : actions[0]
+      ? `cutover ${actions[0].kind.replace('.', ' ')} at ${actions[0].ts}`
+      : holder
+        ? `cutover operation in progress: ${holder.name} (pid ${holder.pid}, since ${holder.acquiredAt})`
+        : null
+  return {cleanShutdown: cleanShutdownLine(target.tailLog(5000), sinceMs), byCutover}
 }
 
 export function isUp(status: string | undefined): boolean {

@@ -25,12 +25,13 @@ import {Listr, type ListrTask} from 'listr2'
 
 import {advancePhase, type AdvanceResult, MaintenanceTracker} from '../apply/index.js'
 import {approveGate, runGonogo, type GonogoResult} from '../gate/index.js'
-import {isUp} from '../monitor/monitor.js'
+import {isUp, MONITOR_ACTOR} from '../monitor/monitor.js'
 import {durationMs, loadPlaybook, type Playbook} from '../playbook/index.js'
 import {buildReport, gatherGatewayEvidence, renderHtml} from '../report/index.js'
 import {flagRollback, type FlagRollbackResult, rehearseGitRollback, type RehearseResult, watchTriggers, type WatchResult} from '../rollback/index.js'
 import {createSandbox, type Sandbox} from '../sandbox/index.js'
 import {defaultStatePath, StateStore} from '../state/store.js'
+import type {IncidentRecord} from '../state/types.js'
 import {performDaemonAction, runDaemonAction} from '../target/daemon-ops.js'
 import type {TargetSpec} from '../target/spec.js'
 import {Target} from '../target/target.js'
@@ -348,7 +349,7 @@ export class Rehearsal {
       case 'slow-provider':
         return 'Phase 2: the provider slows down ~37% over the baseline; watch the rollback triggers (--auto-rollback)'
       case 'gateway-crash':
-        return 'Phase 2: kill -9 the daemon; detect it, recover with daemon start, record the incident'
+        return 'Phase 2: kill -9 the daemon; the monitor detects it and records the incident; recover with daemon start'
       default:
         return 'Phase 2: watch the rollback triggers (--auto-rollback)'
     }
@@ -620,9 +621,10 @@ export class Rehearsal {
       await sleep(50, this.signal)
     }
     const detectedMs = Date.now() - killedAt
-    const incident = this.s.addIncident({severity: 'major', title: 'cco daemon died (SIGKILL) during Phase 2', detail: `pid ${before.pid} killed at ${new Date(killedAt).toISOString()}; the monitor recorded it down after ${detectedMs} ms`, by: APPROVER})
-    this.decide('incident', 'opened', `incident ${incident.id} (major): ${incident.title}`)
-    task.output = `down detected after ${detectedMs} ms; incident ${incident.id} opened; cco daemon start`
+    // The monitor records the crash itself (#11.4): the rehearsal only waits for its incident.
+    const incident = await this.waitForMonitorIncident(killedAt, before.pid)
+    this.decide('incident', 'opened', `incident ${incident.id} (${incident.severity}), recorded by ${incident.author}: ${incident.title}`)
+    task.output = `down detected after ${detectedMs} ms; the monitor opened incident ${incident.id} (${incident.severity}); cco daemon start`
     const start = await performDaemonAction(this.t, this.s, 'start')
     this.notePid()
     if (!start.ok) throw new Deviation(`daemon start after the crash failed: ${start.stderr.split('\n').slice(-3).join(' | ')}`)
@@ -639,7 +641,19 @@ export class Rehearsal {
     this.s.appendTrail({kind: 'rehearsal.recovery', payload: {cause: 'SIGKILL', killed_pid: before.pid, new_pid: after.pid, detected_ms: detectedMs, recovered_ms: recoveredMs, down_samples: down, incident_id: incident.id}})
     this.recoveries.push({step: this.currentStep, kind: 'daemon-restart', totalMs: recoveredMs, objectiveMs: null, withinObjective: null, stages: [{stage: 'kill_to_detected', ms: detectedMs}, {stage: 'detected_to_healthy', ms: recoveredMs - detectedMs}]})
     this.decide('recovery', 'recovered', `daemon start: pid ${before.pid} -> ${after.pid}, healthy ${recoveredMs} ms after the kill; incident ${incident.id} resolved`)
-    return `kill -9 ${before.pid}: down after ${detectedMs} ms (${down} down sample(s)), cco daemon start cleaned the stale PID file, pid ${after.pid} healthy after ${recoveredMs} ms; incident ${incident.id} resolved (no rollback: "issues resolved by daemon restart")`
+    return `kill -9 ${before.pid}: down after ${detectedMs} ms (${down} down sample(s)), cco daemon start cleaned the stale PID file, pid ${after.pid} healthy after ${recoveredMs} ms; the monitor's incident ${incident.id} (${incident.severity}) resolved (no rollback: "issues resolved by daemon restart"; a critical bug discovered in Phase 2 still counts against gate 2 -> 3 until the phase is entered again)`
+  }
+
+  /** The incident the monitor records for the daemon `pid` lost after `since` (it samples every interval). */
+  private async waitForMonitorIncident(since: number, pid: number): Promise<IncidentRecord> {
+    const deadline = Date.now() + 15_000
+    for (;;) {
+      const found = this.s.listIncidents().find((i) => i.author === MONITOR_ACTOR && Date.parse(i.ts) >= since - this.monitorIntervalMs && i.title.includes(`pid ${pid}`))
+      if (found) return found
+      this.checkAborted()
+      if (Date.now() > deadline) throw new Deviation(`the monitor saw the daemon down but recorded no incident for pid ${pid} within 15 s`)
+      await sleep(50, this.signal)
+    }
   }
 
   private async stepFlagDrill(): Promise<string> {

@@ -31,8 +31,8 @@ export const SCENARIO_DEFS: Record<ScenarioName, Scenario> = {
   },
   'gateway-crash': {
     name: 'gateway-crash',
-    summary: 'In Phase 2 the daemon is killed (SIGKILL): the monitor records it down, `cco daemon start` recovers it (stale PID file cleaned), an incident is recorded and resolved; the cutover goes on.',
-    expected: 'the crash is detected by the monitor, the daemon recovers by daemon start, the incident is recorded and resolved, and the cutover reaches Phase 3',
+    summary: 'In Phase 2 the daemon is killed (SIGKILL): the monitor records it down and opens a critical incident itself, `cco daemon start` recovers it (stale PID file cleaned), the incident is resolved; the Phase 2 re-entry after the drill restarts the phase clock, and the cutover goes on.',
+    expected: 'the crash is detected by the monitor, which records a critical incident; the daemon recovers by daemon start, the incident is resolved, and the cutover reaches Phase 3',
     reachesPhase3: true,
   },
 }

@@ -155,7 +155,7 @@ const GO_NO_GO: Record<'Phase 1 → Phase 2' | 'Phase 2 → Phase 3', {from: num
   'Phase 1 → Phase 2': {
     from: 1,
     rows: {
-      'Zero critical bugs discovered': {id: 'zero-critical-bugs', expect: {source: 'records', metric: 'open_critical_incidents', operator: '==', threshold: 0}},
+      'Zero critical bugs discovered': {id: 'zero-critical-bugs', expect: {source: 'records', metric: 'critical_incidents', window: 'phase', operator: '==', threshold: 0}},
       'Gateway uptime >99.9%': {id: 'gateway-uptime', expect: {source: 'gateway', metric: 'uptime', operator: '>', threshold: 99.9, unit: 'percent'}},
       'All success criteria met': {id: 'all-success-criteria-met', expect: {source: 'records', metric: 'last_validation_passed', operator: '==', threshold: 1}},
       'Team approval': {id: 'team-approval', expect: {source: 'records', metric: 'approvals', requires_approval: true}},
@@ -164,7 +164,7 @@ const GO_NO_GO: Record<'Phase 1 → Phase 2' | 'Phase 2 → Phase 3', {from: num
   'Phase 2 → Phase 3': {
     from: 2,
     rows: {
-      'Zero critical bugs discovered': {id: 'zero-critical-bugs', expect: {source: 'records', metric: 'open_critical_incidents', operator: '==', threshold: 0}},
+      'Zero critical bugs discovered': {id: 'zero-critical-bugs', expect: {source: 'records', metric: 'critical_incidents', window: 'phase', operator: '==', threshold: 0}},
       'Gateway uptime >99.9% for 4+ days': {id: 'gateway-uptime-4d', expect: {source: 'gateway', metric: 'uptime', operator: '>', threshold: 99.9, unit: 'percent', window: '4d'}},
       'No rollbacks required': {id: 'no-rollbacks', expect: {source: 'records', metric: 'rollbacks_in_phase', operator: '==', threshold: 0}},
       'User feedback positive': {id: 'user-feedback-positive', expect: {source: 'records', metric: 'positive_feedback_ratio'}},
