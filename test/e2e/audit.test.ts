@@ -56,6 +56,6 @@ describe('e2e: cutover audit verify (bin/run.js) on a state file edited behind c
     expect(broken.doc!.records.issues.map((i) => [i.table, i.rowKey, i.problem])).to.deep.equal([['samples', String(bad.id), 'edited']])
     const human = await verify(state, false)
     expect(human.code).to.equal(1)
-    expect(human.stdout).to.contain(`records TAMPERED: samples row ${bad.id} edited`)
+    expect(human.stdout).to.contain(`records TAMPERED: samples row ${bad.id} edited (changed after it was written`)
   })
 })

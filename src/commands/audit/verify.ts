@@ -1,6 +1,6 @@
 import {BaseCommand} from '../../base-command.js'
 import {ExitCode} from '../../lib/errors.js'
-import type {RecordIssue, RecordVerification, TrailVerification} from '../../lib/state/types.js'
+import type {RecordVerification, TrailVerification} from '../../lib/state/types.js'
 
 /**
  * `--json`: the trail's fields stay at the top level as before (count, head or firstBadSeq and
@@ -16,13 +16,6 @@ export type AuditVerifyResult = {
   trail: TrailVerification
   records: RecordVerification
   state: string
-}
-
-const PROBLEM: Record<RecordIssue['problem'], string> = {
-  edited: 'edited',
-  inserted: 'inserted outside cutover',
-  deleted: 'deleted',
-  relinked: 'chain re-linked',
 }
 
 export default class AuditVerify extends BaseCommand<typeof AuditVerify> {
@@ -45,8 +38,8 @@ Exit 0 when both are intact, 1 when a record was edited, inserted outside cutove
       this.log(`records intact: ${records.rows} row(s) in ${Object.values(records.tables).filter((n) => n > 0).length} table(s), ${records.entries} chain entr${records.entries === 1 ? 'y' : 'ies'}${sealed}${records.head ? `, head #${records.head.seq} ${records.head.hash.slice(0, 16)}` : ''}`)
     } else {
       const first = records.firstBad!
-      this.log(`records TAMPERED: ${first.table} row ${first.rowKey} ${PROBLEM[first.problem]}: ${first.reason}`)
-      for (const issue of records.issues.slice(1, 10)) this.log(`  also: ${issue.table} row ${issue.rowKey} ${PROBLEM[issue.problem]}: ${issue.reason}`)
+      this.log(`records TAMPERED: ${first.reason} (${state.file})`)
+      for (const issue of records.issues.slice(1, 10)) this.log(`  also: ${issue.reason}`)
       if (records.issueCount > 10) this.log(`  ... ${records.issueCount - 10} more (--json lists up to ${records.issues.length})`)
       this.log(`A gate or report reading these records cannot be trusted; restore the state file from a backup and compare, or investigate who changed ${state.file}.`)
     }

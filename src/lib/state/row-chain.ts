@@ -129,7 +129,7 @@ export class RowChain {
     let head: {seq: number; hash: string} | null = null
     const chainIssue = (seq: number, table: string, key: string, reason: string) => issues.push({table, rowKey: key, problem: 'relinked', seq, reason})
     const present = new Set((this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{name: string}>).map((t) => t.name))
-    if (!present.has('row_chain')) chainIssue(0, 'row_chain', '*', 'the row chain table is missing (dropped): no record can be checked')
+    if (!present.has('row_chain')) chainIssue(0, 'row_chain', '*', 'the row chain: chain re-linked (the row_chain table is missing, dropped: no record can be checked)')
     const chain = present.has('row_chain') ? (this.db.prepare('SELECT * FROM row_chain ORDER BY seq ASC').iterate() as IterableIterator<Row>) : []
 
     for (const entry of chain) {
@@ -141,18 +141,18 @@ export class RowChain {
       const what = `${table} row ${key}`
       if (seq !== expectedSeq) {
         const gap = seq - 1 > expectedSeq ? `s #${expectedSeq}-#${seq - 1} are` : ` #${expectedSeq} is`
-        chainIssue(expectedSeq, 'row_chain', String(expectedSeq), `row chain entry${gap} missing (deleted; the next entry is #${seq}, ${what})`)
+        chainIssue(expectedSeq, 'row_chain', String(expectedSeq), `row chain entry${gap} missing: chain re-linked (deleted; the next entry is #${seq}, ${what})`)
       } else if (entry.prev_hash !== prevHash) {
-        chainIssue(seq, table, key, `row chain entry #${seq} (${what}) does not link to entry #${seq - 1} (prev_hash mismatch): an entry was rewritten or re-linked`)
+        chainIssue(seq, table, key, `${what}: chain re-linked (row chain entry #${seq} does not link to entry #${seq - 1}: prev_hash mismatch, an entry was rewritten or re-linked)`)
       } else if (rowChainHash(prevHash, {seq, table, key, op, rowHash: String(entry.row_hash)}) !== entry.hash) {
-        chainIssue(seq, table, key, `row chain entry #${seq} (${what}) was changed after it was written (hash mismatch)`)
+        chainIssue(seq, table, key, `${what}: chain re-linked (row chain entry #${seq} was changed after it was written: hash mismatch)`)
       }
       prevHash = String(entry.hash)
       expectedSeq = seq + 1
       head = {seq, hash: prevHash}
       if (op === 'seal') sealed++
       if (!known.has(table)) {
-        chainIssue(seq, table, key, `row chain entry #${seq} names table "${table}", which is not chained`)
+        chainIssue(seq, table, key, `${what}: chain re-linked (row chain entry #${seq} names table "${table}", which is not chained)`)
         continue
       }
       latest.get(table)!.set(key, {seq, rowHash: String(entry.row_hash)})
@@ -162,7 +162,7 @@ export class RowChain {
     for (const table of CHAINED_TABLES) {
       const expected = latest.get(table)!
       if (!present.has(table)) {
-        issues.push({table, rowKey: '*', problem: 'deleted', seq: null, reason: `table ${table} is missing (dropped)`})
+        issues.push({table, rowKey: '*', problem: 'deleted', seq: null, reason: `${table}: deleted (the whole table is missing, dropped)`})
         continue
       }
       for (const row of this.db.prepare(`SELECT * FROM ${table} ORDER BY rowid`).iterate() as IterableIterator<Row>) {
@@ -170,16 +170,16 @@ export class RowChain {
         const key = String(row.id)
         const entry = expected.get(key)
         if (!entry) {
-          unchained.push({table, rowKey: key, problem: 'inserted', seq: null, reason: `${table} row ${key} has no row chain entry: it was inserted outside cutover`})
+          unchained.push({table, rowKey: key, problem: 'inserted', seq: null, reason: `${table} row ${key} inserted outside cutover (it has no row chain entry)`})
           continue
         }
         expected.delete(key)
         if (rowHash(row) !== entry.rowHash) {
-          issues.push({table, rowKey: key, problem: 'edited', seq: entry.seq, reason: `${table} row ${key} was changed after it was written (its content does not match row chain entry #${entry.seq})`})
+          issues.push({table, rowKey: key, problem: 'edited', seq: entry.seq, reason: `${table} row ${key} edited (changed after it was written: its content does not match row chain entry #${entry.seq})`})
         }
       }
       for (const [key, entry] of expected) {
-        issues.push({table, rowKey: key, problem: 'deleted', seq: entry.seq, reason: `${table} row ${key} was deleted (row chain entry #${entry.seq} has no row)`})
+        issues.push({table, rowKey: key, problem: 'deleted', seq: entry.seq, reason: `${table} row ${key} deleted (row chain entry #${entry.seq} has no row)`})
       }
     }
     issues.sort((a, b) => (a.seq ?? -1) - (b.seq ?? -1))

@@ -259,7 +259,7 @@ describe('cutover gonogo / approve / incident / feedback / audit verify (records
     expect(doc.reason).to.equal(doc.records.firstBad?.reason)
     const human = await run(['audit', 'verify'])
     expect(human.code).to.equal(1)
-    expect(human.stdout).to.contain('audit trail intact').and.contain(`records TAMPERED: incidents row ${incident.id} edited`)
+    expect(human.stdout).to.contain('audit trail intact').and.contain(`records TAMPERED: incidents row ${incident.id} edited (changed after it was written`)
 
     db = new Database(stateFile)
     db.prepare("UPDATE incidents SET severity = 'critical' WHERE id = ?").run(incident.id)

@@ -178,7 +178,8 @@ describe('StateStore: per-row chain (every record a gate or the report reads is 
     it(`${c.table}: ${c.what} is named (${c.problem})`, () => {
       c.run(file, ids)
       const issue = expectOnly(store.verify(), {table: c.table, rowKey: c.key(ids), problem: c.problem})
-      expect(issue.reason).to.contain(`${c.table} row ${c.key(ids)}`)
+      const label = {edited: 'edited', inserted: 'inserted outside cutover', deleted: 'deleted', relinked: 'chain re-linked'}[c.problem]
+      expect(issue.reason.startsWith(`${c.table} row ${c.key(ids)} ${label} (`), issue.reason).to.equal(true)
       if (c.problem === 'inserted') expect(issue.seq).to.equal(null)
       else expect(issue.seq).to.be.a('number')
     })
@@ -221,7 +222,7 @@ describe('StateStore: per-row chain (every record a gate or the report reads is 
     const result = store.verify()
     const issue = expectOnly(result, {table: 'incidents', rowKey: String(ids.critical), problem: 'relinked'})
     expect(issue.seq).to.equal(entry.seq)
-    expect(issue.reason).to.contain(`entry #${entry.seq}`).and.contain('changed after it was written')
+    expect(issue.reason).to.contain(`incidents row ${ids.critical}: chain re-linked`).and.contain(`entry #${entry.seq} was changed after it was written`)
   })
 
   it('a chain entry whose hash is replaced is named, and so is the next entry, which no longer links to it', () => {
