@@ -46,7 +46,8 @@ export function rowChainHash(prevHash: string, entry: {seq: number; table: strin
 /**
  * The per-row hash chain of the state file. Every insert or update of a chained row appends
  * one entry (table, row key, op, hash of the row as stored, previous entry's hash) in the SAME
- * transaction as the write: StateStore calls record() inside its tx() and nowhere else.
+ * transaction as the write: StateStore calls record() (or recordReturned()) inside its tx(), and
+ * seal() inside the migration's transaction; all three hash through append(), the one definition.
  * verify() recomputes the links and compares each row with the latest entry for its key.
  */
 export class RowChain {

@@ -236,7 +236,7 @@ export class StateStore {
     if (rows > 0) this.appendTrailInTx('state.sealed', {schema_version: ROW_CHAIN_VERSION, rows, tables, row_chain_head: this.chain.head()}, 'cutover')
   }
 
-  /** Chain a row this transaction just inserted or updated (every write path of a chained table calls it). */
+  /** Chain a row this transaction just inserted or updated (every write path of a chained table calls it; addSamples hands the returned row to chain.recordReturned). */
   private chained(table: ChainedTable, key: string | number, op: Exclude<RowChainOp, 'seal'>): void {
     this.chain.record(table, key, op)
   }
