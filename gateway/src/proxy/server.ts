@@ -155,6 +155,10 @@ export async function startProxyServer(options: LegacyProxyOptions): Promise<Leg
   }
 
   server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
+    // First thing: the socket left the HTTP server (its error listener is gone). A client that resets
+    // after a refusal or inside the tunnel must not become an uncaught exception (issue 13 item 1).
+    let upstream: Socket | null = null
+    client.on('error', () => upstream?.destroy())
     const match = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(req.url ?? '')
     const reply = (status: string, message: string) => {
       client.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(message)}\r\nconnection: close\r\n\r\n${message}`)
@@ -171,25 +175,30 @@ export async function startProxyServer(options: LegacyProxyOptions): Promise<Leg
       reply('403 Forbidden', forbidden(target))
       return
     }
-    const upstream = connect(port, host)
+    const up = connect(port, host)
+    upstream = up
     let established = false
     tunnels.add(client)
-    client.on('close', () => tunnels.delete(client))
-    client.on('error', () => upstream.destroy())
-    upstream.on('error', (error) => {
+    client.on('close', () => {
+      tunnels.delete(client)
+      // The client went away before or inside the tunnel: nothing is left to carry.
+      up.destroy()
+    })
+    up.on('error', (error) => {
       log.warn(`Proxy: CONNECT ${target} failed: ${error.message}`)
       if (established) client.destroy()
       else reply('502 Bad Gateway', `cco legacy proxy: cannot reach ${target}\n`)
     })
-    upstream.once('connect', () => {
+    up.once('connect', () => {
+      if (client.destroyed) return
       established = true
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
-      if (head.length > 0) upstream.write(head)
-      upstream.pipe(client)
-      client.pipe(upstream)
+      if (head.length > 0) up.write(head)
+      up.pipe(client)
+      client.pipe(up)
       log.info(`Proxy: CONNECT tunnel to ${target}`)
     })
-    upstream.on('close', () => {
+    up.on('close', () => {
       if (established) client.destroy()
     })
   })
