@@ -14,7 +14,8 @@ import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {CostInput} from './cost.js'
 import {estimateInputTokens} from './count_tokens.js'
 import {errorEnvelope, errorEvent, mapUpstreamError, sendErrorBody} from './errors.js'
-import {type TopLevelScan, decodeSpan, scanTopLevel} from './json_scan.js'
+import {type TopLevelScan, decodeSpan, jsonNestingExceeds, scanTopLevel} from './json_scan.js'
+import {modelIdOf, pathProblem} from './paths.js'
 import {RESPONSE_DROP} from './providers/headers.js'
 import {type Inbound, type ProviderAdapter, createAdapters} from './providers/index.js'
 import type {RecordSink, RequestRecord, Usage} from './record.js'
@@ -218,6 +219,8 @@ interface JsonBody {
 
 const OPEN_OBJECT = 0x7b
 const OPEN_ARRAY = 0x5b
+/** Deepest array/object nesting a body sent through translation or estimates may have (the walk is recursive). */
+export const MAX_JSON_NESTING = 256
 /** Response bodies above this size are scanned for usage instead of parsed whole. */
 const SCAN_RESPONSES_OVER = 16 * 1024
 
@@ -901,16 +904,23 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
    * (with the record reset to what a malformed body records). Returns undefined after answering.
    */
   function parsedOrAnswer(res: ServerResponse, ex: Exchange, json: JsonBody): Json | undefined {
-    try {
-      return json.parsed()
-    } catch (error) {
+    const refuse = (message: string): undefined => {
       ex.provider = null
       ex.providerType = null
       ex.reason = null
       ex.modelRequested = null
       ex.stream = false
-      sendError(res, ex, 400, 'invalid_request_error', `request body is not valid JSON: ${(error as Error).message}`)
+      sendError(res, ex, 400, 'invalid_request_error', message)
       return undefined
+    }
+    // Translation and estimates walk the parsed body recursively: refuse what would overflow the stack.
+    if (jsonNestingExceeds(json.body, MAX_JSON_NESTING)) {
+      return refuse(`request body nests arrays/objects deeper than ${MAX_JSON_NESTING} levels; send a flatter body (real requests nest a few levels)`)
+    }
+    try {
+      return json.parsed()
+    } catch (error) {
+      return refuse(`request body is not valid JSON: ${(error as Error).message}`)
     }
   }
 
@@ -1039,20 +1049,30 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     return [...ids].map((id) => ({type: 'model', id, display_name: id, created_at: '1970-01-01T00:00:00Z'}))
   }
 
-  async function handleModels(req: IncomingMessage, res: ServerResponse, ex: Exchange, subPath: string, query: string): Promise<void> {
+  async function handleModels(req: IncomingMessage, res: ServerResponse, ex: Exchange, rawSubPath: string, query: string): Promise<void> {
     ex.t0 = performance.now()
     // Drain any (unexpected) GET body.
     req.resume()
+    // /models/{model_id}: one segment, decoded and checked, forwarded re-encoded (never a path of the client's choosing).
+    let id: string | null = null
+    if (rawSubPath !== '/models') {
+      const checked = modelIdOf(rawSubPath.slice('/models/'.length))
+      if (!checked.ok) {
+        sendError(res, ex, 400, 'invalid_request_error', checked.message)
+        return
+      }
+      id = checked.id
+    }
+    const subPath = id === null ? '/models' : `/models/${encodeURIComponent(id)}`
     const chain = route(settings, req.headers, undefined, undefined).chain
     const adapter = chain.map((n) => adapters.get(n)).find((a) => a?.type === 'anthropic' && !a.configProblem())
     const answerConfigured = (): void => {
       const list = configuredModels()
-      if (subPath === '/models') {
+      if (id === null) {
         ex.success = true
         sendJson(res, ex, 200, JSON.stringify({data: list, has_more: false, first_id: list[0]?.id ?? null, last_id: list.at(-1)?.id ?? null}))
         return
       }
-      const id = decodeURIComponent(subPath.slice('/models/'.length))
       const found = list.find((m) => m.id === id)
       if (found) {
         ex.success = true
@@ -1081,7 +1101,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     }
   }
 
-  async function handleV1(req: IncomingMessage, res: ServerResponse, path: string, query: string): Promise<void> {
+  async function handleV1(req: IncomingMessage, res: ServerResponse, path: string, query: string, problem: string | null): Promise<void> {
     const method = req.method ?? 'GET'
     const ex = new Exchange(path, method, now())
     // The record is emitted once both the response is closed and this handler has finished its
@@ -1099,7 +1119,11 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       if (handlerDone) emit(ex)
     })
     try {
-      await routeV1(req, res, ex, path, query, method)
+      if (problem) {
+        req.resume()
+        ex.t0 = performance.now()
+        sendError(res, ex, 400, 'invalid_request_error', problem)
+      } else await routeV1(req, res, ex, path, query, method)
     } finally {
       handlerDone = true
       if (closed) emit(ex)
@@ -1131,6 +1155,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     const url = req.url ?? '/'
     const q = url.indexOf('?')
     let path = q === -1 ? url : url.slice(0, q)
+    const problem = pathProblem(path)
     if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1)
     const method = req.method ?? 'GET'
     if (path === '/' || path === '/api/hello') {
@@ -1155,7 +1180,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     }
     if (path !== '/v1' && !path.startsWith('/v1/')) return false
     try {
-      await handleV1(req, res, path, q === -1 ? '' : url.slice(q))
+      await handleV1(req, res, path, q === -1 ? '' : url.slice(q), problem)
     } catch (error) {
       // A bug, never a client mistake: answer in the envelope instead of crashing.
       log.error(`gateway error on ${method} ${path}: ${(error as Error).stack ?? String(error)}`)

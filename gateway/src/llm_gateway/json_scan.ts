@@ -205,3 +205,37 @@ export function decodeSpan(buf: Buffer, span: Span | undefined): unknown {
 export function firstByte(buf: Buffer, span: Span | undefined): number | undefined {
   return span ? buf[span[0]] : undefined
 }
+
+/**
+ * Deepest nesting of arrays and objects in a JSON text (string contents skipped), stopping as soon
+ * as it passes `limit`. The gateway's translation and estimates walk a parsed body recursively, so
+ * a body nested deeper than the stack allows (100k "[") is refused before it is walked (issue 13
+ * item 9). Malformed input is not judged here (JSON.parse does that).
+ */
+export function jsonNestingExceeds(buf: Buffer, limit: number): boolean {
+  let depth = 0
+  const n = buf.length
+  for (let i = 0; i < n; i++) {
+    const c = buf[i]!
+    if (c === QUOTE) {
+      // Jump over the string: the next unescaped quote.
+      let j = i + 1
+      for (;;) {
+        const q = buf.indexOf(QUOTE, j)
+        if (q === -1) return false
+        let backslashes = 0
+        for (let k = q - 1; k > i && buf[k] === BACKSLASH; k--) backslashes++
+        if (backslashes % 2 === 0) {
+          i = q
+          break
+        }
+        j = q + 1
+      }
+    } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
+      if (++depth > limit) return true
+    } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) {
+      depth--
+    }
+  }
+  return false
+}
