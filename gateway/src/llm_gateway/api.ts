@@ -22,6 +22,7 @@ import type {RecordSink, RequestRecord, Usage} from './record.js'
 import {route} from './router.js'
 import {DEFAULT_MAX_BODY_BYTES, type GatewaySettings} from './settings.js'
 import {readBodyUpTo} from '../daemon/http_limits.js'
+import {logValue} from '../daemon/log.js'
 import {SseParser} from './sse.js'
 import {MessageAccumulator, toRecordUsage} from './translate/accumulator.js'
 import {type Json, wireToRecordUsage} from './translate/common.js'
@@ -826,10 +827,10 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
         if (!last.retrySame || n === adapter.maxRetries) break
         const delay = backoffDelay(n, last.headers, backoff)
         if (delay === undefined) {
-          log.warn(`${last.message}; retry-after exceeds ${backoff.maxRetryAfterMs} ms, not waiting`)
+          log.warn(`${logValue(last.message)}; retry-after exceeds ${backoff.maxRetryAfterMs} ms, not waiting`)
           break
         }
-        log.warn(`${last.message}; retry ${n + 1}/${adapter.maxRetries} in ${delay} ms`)
+        log.warn(`${logValue(last.message)}; retry ${n + 1}/${adapter.maxRetries} in ${delay} ms`)
         const t = performance.now()
         const waited = await sleep(delay, ex.clientAbort)
         ex.waitMs += performance.now() - t
@@ -838,7 +839,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
           return
         }
       }
-      if (p < chain.length - 1 && last) log.warn(`${last.message}; falling back to the next provider`)
+      if (p < chain.length - 1 && last) log.warn(`${logValue(last.message)}; falling back to the next provider`)
     }
     if (!last) {
       sendError(res, ex, 503, 'api_error', 'no enabled provider can serve this request; check llmGateway.routing.defaultProvider and fallbackChain')
@@ -944,7 +945,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     ex.reason = decision.reason
     ex.provider = decision.provider
     ex.providerType = decision.provider ? (settings.providers[decision.provider]?.providerType ?? null) : null
-    log.info(`Routing request: agent_type=${decision.agentType}, provider=${decision.provider ?? 'none'}, reason=${decision.reason}`)
+    log.info(`Routing request: agent_type=${logValue(decision.agentType)}, provider=${decision.provider ?? 'none'}, reason=${logValue(decision.reason)}`)
     return decision.chain
   }
 
@@ -1095,7 +1096,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       if (outcome.failure.kind === 'status' && outcome.failure.status !== undefined && outcome.failure.status < 500 && outcome.failure.status !== 429) {
         sendFailure(res, ex, outcome.failure, adapter)
       } else {
-        log.warn(`${outcome.failure.message}; answering /v1${subPath} from configuration`)
+        log.warn(`${logValue(outcome.failure.message)}; answering ${logValue(`/v1${subPath}`)} from configuration`)
         answerConfigured()
       }
     }
@@ -1183,7 +1184,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       await handleV1(req, res, path, q === -1 ? '' : url.slice(q), problem)
     } catch (error) {
       // A bug, never a client mistake: answer in the envelope instead of crashing.
-      log.error(`gateway error on ${method} ${path}: ${(error as Error).stack ?? String(error)}`)
+      log.error(`gateway error on ${logValue(method)} ${logValue(path)}: ${(error as Error).stack ?? String(error)}`)
       if (!res.headersSent && !res.destroyed) {
         const body = errorEnvelope('api_error', 'internal gateway error')
         res.writeHead(500, {'content-type': 'application/json', 'content-length': Buffer.byteLength(body)})

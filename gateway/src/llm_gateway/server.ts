@@ -2,7 +2,7 @@ import {createServer, type IncomingMessage, type Server, type ServerResponse} fr
 import type {AddressInfo} from 'node:net'
 import type {GatewayConfig} from '../daemon/config.js'
 import {applyClientLimits} from '../daemon/http_limits.js'
-import type {Logger} from '../daemon/log.js'
+import {logValue, type Logger} from '../daemon/log.js'
 import {buildHealthReport, buildProvidersReport, ProviderHealth} from './health.js'
 import {pathProblem} from './paths.js'
 
@@ -134,7 +134,7 @@ export async function startGatewayServer(opts: StartGatewayOptions): Promise<Gat
     // serving requests on open connections after server.close()): answer, then close the connection.
     if (draining) res.setHeader('connection', 'close')
     void dispatch(req, res).catch((error: unknown) => {
-      opts.log.error(`Gateway: unhandled error for ${req.method} ${req.url}: ${(error as Error).message}`)
+      opts.log.error(`Gateway: unhandled error for ${logValue(req.method)} ${logValue(req.url)}: ${logValue((error as Error).message)}`)
       if (!res.headersSent) sendAnthropicError(res, 500, 'api_error', 'Internal gateway error')
       else res.destroy()
     })

@@ -13,7 +13,7 @@ import {request as httpsRequest} from 'node:https'
 import {connect, type AddressInfo, type Socket} from 'node:net'
 import type {GatewayConfig} from '../daemon/config.js'
 import {applyClientLimits, endAfterRequestDrained, readBodyUpTo} from '../daemon/http_limits.js'
-import type {Logger} from '../daemon/log.js'
+import {logValue, type Logger} from '../daemon/log.js'
 
 export interface LegacyProxyOptions {
   /** Providers' baseUrl hosts are the only allowed targets. */
@@ -88,7 +88,7 @@ export async function startProxyServer(options: LegacyProxyOptions): Promise<Leg
 
   const server = createServer((req, res) => {
     void forward(req, res).catch((error: unknown) => {
-      log.warn(`Proxy: ${req.method} ${req.url} failed: ${(error as Error).message}`)
+      log.warn(`Proxy: ${logValue(req.method)} ${logValue(req.url)} failed: ${logValue((error as Error).message)}`)
       if (!res.headersSent) plainResponse(res, 502, `cco legacy proxy: upstream error: ${(error as Error).message}\n`)
       else res.destroy()
     })
@@ -115,7 +115,7 @@ export async function startProxyServer(options: LegacyProxyOptions): Promise<Leg
     const port = url.port || (url.protocol === 'https:' ? '443' : '80')
     const target = `${normalizeHost(url.hostname)}:${port}`
     if (!allowed.has(target)) {
-      log.warn(`Proxy: refused ${req.method} to ${target} (not a configured provider)`)
+      log.warn(`Proxy: refused ${logValue(req.method)} to ${logValue(target)} (not a configured provider)`)
       plainRefusal(req, res, 403, forbidden(target))
       return
     }
@@ -149,7 +149,7 @@ export async function startProxyServer(options: LegacyProxyOptions): Promise<Leg
     const outHeaders = stripHopByHop(upstream.headers)
     outHeaders['content-length'] = String(upstream.body.length)
     outHeaders.connection = 'close'
-    log.info(`Proxy: ${req.method} ${url.origin}${url.pathname} -> ${upstream.status} (${body.length} bytes in, ${upstream.body.length} bytes out, ${Date.now() - started} ms)`)
+    log.info(`Proxy: ${logValue(req.method)} ${logValue(`${url.origin}${url.pathname}`)} -> ${upstream.status} (${body.length} bytes in, ${upstream.body.length} bytes out, ${Date.now() - started} ms)`)
     res.writeHead(upstream.status, outHeaders)
     res.end(upstream.body)
   }
@@ -171,7 +171,7 @@ export async function startProxyServer(options: LegacyProxyOptions): Promise<Leg
     const port = Number(match[2])
     const target = `${host}:${port}`
     if (!allowed.has(target)) {
-      log.warn(`Proxy: refused CONNECT to ${target} (not a configured provider)`)
+      log.warn(`Proxy: refused CONNECT to ${logValue(target)} (not a configured provider)`)
       reply('403 Forbidden', forbidden(target))
       return
     }
@@ -185,7 +185,7 @@ export async function startProxyServer(options: LegacyProxyOptions): Promise<Leg
       up.destroy()
     })
     up.on('error', (error) => {
-      log.warn(`Proxy: CONNECT ${target} failed: ${error.message}`)
+      log.warn(`Proxy: CONNECT ${logValue(target)} failed: ${logValue(error.message)}`)
       if (established) client.destroy()
       else reply('502 Bad Gateway', `cco legacy proxy: cannot reach ${target}\n`)
     })
@@ -196,7 +196,7 @@ export async function startProxyServer(options: LegacyProxyOptions): Promise<Leg
       if (head.length > 0) up.write(head)
       up.pipe(client)
       client.pipe(up)
-      log.info(`Proxy: CONNECT tunnel to ${target}`)
+      log.info(`Proxy: CONNECT tunnel to ${logValue(target)}`)
     })
     up.on('close', () => {
       if (established) client.destroy()
