@@ -212,6 +212,8 @@ interface JsonBody {
   stream: unknown
   maxTokens: unknown
   messagesIsArray: boolean
+  /** `model` occurs more than once at the top level, or that is not known (the body was parsed, not scanned). */
+  modelDuplicated: boolean
   /** The `system` value (decoded on demand: only routing markers need it). */
   system(): unknown
   /** The whole body parsed (on demand: translation and estimates). Throws SyntaxError when it does not parse. */
@@ -232,6 +234,7 @@ function bodyFromParsed(body: Buffer, parsed: Json): JsonBody {
     stream: parsed.stream,
     maxTokens: parsed.max_tokens,
     messagesIsArray: Array.isArray(parsed.messages),
+    modelDuplicated: true,
     system: () => parsed.system,
     parsed: () => parsed,
   }
@@ -255,6 +258,7 @@ function bodyFromScan(body: Buffer, scan: TopLevelScan): JsonBody {
     stream: scalar('stream'),
     maxTokens: scalar('max_tokens'),
     messagesIsArray: messages !== undefined && body[messages[0]] === OPEN_ARRAY,
+    modelDuplicated: scan.duplicates.has('model'),
     system: () => decodeSpan(body, f.get('system')),
     parsed: () => (parsed ??= JSON.parse(body.toString('utf8')) as Json),
   }
@@ -955,6 +959,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       headers: req.headers,
       body: json.body,
       model: json.model,
+      modelDuplicated: json.modelDuplicated,
       get parsed() {
         return json.parsed()
       },

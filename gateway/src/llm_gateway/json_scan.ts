@@ -27,6 +27,8 @@ export type Span = readonly [number, number]
 export interface TopLevelScan {
   /** Value spans by key (the LAST occurrence of a key wins, as with JSON.parse). */
   readonly fields: Map<string, Span>
+  /** Keys (decoded) that occur more than once at the top level; an upstream may read another occurrence than JSON.parse. */
+  readonly duplicates: ReadonlySet<string>
 }
 
 function isWs(c: number): boolean {
@@ -163,9 +165,10 @@ export function scanTopLevel(buf: Buffer): TopLevelScan | undefined {
     if (buf[i] !== OPEN_OBJECT) return undefined
     i = skipWs(buf, i + 1)
     const fields = new Map<string, Span>()
+    const duplicates = new Set<string>()
     if (buf[i] === CLOSE_OBJECT) {
       if (skipWs(buf, i + 1) !== n) return undefined
-      return {fields}
+      return {fields, duplicates}
     }
     for (;;) {
       if (buf[i] !== QUOTE) return undefined
@@ -177,6 +180,7 @@ export function scanTopLevel(buf: Buffer): TopLevelScan | undefined {
       i = skipWs(buf, i + 1)
       if (i >= n) return undefined
       const end = skipValue(buf, i)
+      if (fields.has(key)) duplicates.add(key)
       fields.set(key, [i, end])
       i = skipWs(buf, end)
       if (buf[i] === COMMA) {
@@ -185,7 +189,7 @@ export function scanTopLevel(buf: Buffer): TopLevelScan | undefined {
       }
       if (buf[i] === CLOSE_OBJECT) {
         if (skipWs(buf, i + 1) !== n) return undefined
-        return {fields}
+        return {fields, duplicates}
       }
       return undefined
     }

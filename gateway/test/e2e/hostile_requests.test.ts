@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 import {request} from 'node:http'
 import {readLog, waitFor} from '../helpers/cco.js'
-import {anthropicProvider, E2eWorld, type GatewayDaemon, MESSAGE_HEADERS, messageBody, type MockProcess} from './harness.js'
+import {anthropicProvider, audit, E2eWorld, type GatewayDaemon, MESSAGE_HEADERS, messageBody, type MockProcess} from './harness.js'
 
 /*
  * Issue 13 items 3, 7 and 9 against a real daemon in front of a real mock provider process:
@@ -11,6 +11,7 @@ import {anthropicProvider, E2eWorld, type GatewayDaemon, MESSAGE_HEADERS, messag
 
 interface Reply {
   status: number
+  headers: Record<string, string | string[] | undefined>
   text: string
   json: {type?: string; error?: {type?: string; message?: string}} | undefined
 }
@@ -29,7 +30,7 @@ function send(port: number, method: string, path: string, headers: Record<string
         } catch {
           json = undefined
         }
-        resolve({status: res.statusCode ?? 0, text, json})
+        resolve({status: res.statusCode ?? 0, headers: res.headers, text, json})
       })
     })
     req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer`)))
@@ -47,7 +48,7 @@ function expectInvalidRequest(r: Reply, what: string): void {
 
 const API_HEADERS = {'anthropic-version': '2023-06-01', 'x-api-key': MESSAGE_HEADERS['x-api-key']}
 
-describe('e2e: hostile requests (issue 13 items 3, 7, 9)', function () {
+describe('e2e: hostile requests (issue 13 items 3, 4, 7, 9)', function () {
   this.timeout(90_000)
   const world = new E2eWorld()
   let mock: MockProcess
@@ -61,7 +62,7 @@ describe('e2e: hostile requests (issue 13 items 3, 7, 9)', function () {
     mock = await world.mock()
     daemon = await world.startDaemon({
       providers: {
-        anthropic: anthropicProvider(mock.url),
+        anthropic: anthropicProvider(mock.url, {modelMap: {'claude-opus-4-1': 'claude-opus-mapped'}}),
         translated: {providerType: 'ollama', api: 'openai', baseUrl: mock.url, defaultModel: 'llama3', maxRetries: 0},
         picky: {providerType: 'ollama', api: 'openai', baseUrl: mock.url, models: ['llama3'], maxRetries: 0},
       },
@@ -181,6 +182,42 @@ describe('e2e: hostile requests (issue 13 items 3, 7, 9)', function () {
       for (const l of lines) expect(l).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (INFO|WARN|ERROR) /)
       expect(lines.filter((l) => /^\S+ INFO {2}🚀 cco daemon \S+ starting/.test(l))).to.have.length(1)
       expect(lines.filter((l) => l.includes('fakestart'))).to.deep.equal([lines.find((l) => l.includes(`agent_type="${fake}", provider=anthropic`))])
+    })
+  })
+
+  describe('item 4: modelMap applies to the model key however it is written', () => {
+    /** Sends a raw body; returns what the provider received and what the audit row says was served. */
+    async function servedVersusAudited(raw: string): Promise<{sent: string; sentModels: unknown; audited: unknown}> {
+      await mock.clearRequests()
+      const r = await send(daemon.gatewayPort, 'POST', '/v1/messages', {...API_HEADERS, 'content-type': 'application/json'}, raw)
+      expect(r.status, r.text).to.equal(200)
+      const [seen] = await mock.requests()
+      const id = String(r.headers['x-gateway-request-id'])
+      const row = await waitFor(async () => (await audit(daemon, 'limit=20')).entries.find((e) => e.request_id === id), `the audit row of ${id}`)
+      return {sent: seen!.body, sentModels: (JSON.parse(seen!.body) as {model: unknown}).model, audited: row.model_served}
+    }
+
+    it('"mod\\u0065l" is renamed like "model": the provider gets the mapped model the audit row records', async () => {
+      const raw = '{"mod\\u0065l":"claude-opus-4-1","max_tokens":16,"messages":[{"role":"user","content":"x"}]}'
+      const {sent, sentModels, audited} = await servedVersusAudited(raw)
+      expect(sentModels).to.equal('claude-opus-mapped')
+      expect(audited).to.equal('claude-opus-mapped')
+      expect(sent).to.not.include('claude-opus-4-1')
+    })
+
+    it('duplicate model keys (plain and escaped) all carry the one model that was decided and audited', async () => {
+      for (const raw of [
+        '{"model":"claude-opus-4-1","mod\\u0065l":"claude-sonnet-4-6","max_tokens":16,"messages":[{"role":"user","content":"x"}]}',
+        '{"mod\\u0065l":"claude-sonnet-4-6","model":"claude-opus-4-1","max_tokens":16,"messages":[{"role":"user","content":"x"}]}',
+        '{"model":"claude-sonnet-4-6","max_tokens":16,"model":"claude-opus-4-1","messages":[{"role":"user","content":"x"}]}',
+      ]) {
+        const {sent, sentModels, audited} = await servedVersusAudited(raw)
+        expect(sentModels, raw).to.equal(audited)
+        // Whatever occurrence the provider's parser keeps, it reads the audited model.
+        const occurrences = [...sent.matchAll(/"mod(?:el|\\u0065l)"\s*:\s*"([^"]*)"/g)].map((m) => m[1])
+        expect(occurrences.length, sent).to.equal(2)
+        expect(new Set(occurrences), sent).to.deep.equal(new Set([audited]))
+      }
     })
   })
 })
