@@ -281,7 +281,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     try {
       deps.onRecord(ex.toRecord(now()))
     } catch (error) {
-      log.error(`request record sink failed for ${ex.id}: ${(error as Error).message}`)
+      log.error(`request record sink failed for ${ex.id}: ${logValue((error as Error).message)}`)
     }
   }
 
@@ -310,7 +310,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       const value = deps.costHeader(ex.toRecord(now()))
       if (value !== undefined) headers['x-gateway-cost-usd'] = value
     } catch (error) {
-      log.warn(`cost header for ${ex.id} could not be computed: ${(error as Error).message}`)
+      log.warn(`cost header for ${ex.id} could not be computed: ${logValue((error as Error).message)}`)
     }
   }
 

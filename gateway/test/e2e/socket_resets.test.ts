@@ -124,13 +124,16 @@ describe('e2e: a client (or upstream) resetting its socket at any stage never ta
     {name: 'gateway: mid-SSE stream', port: daemon.gatewayPort, faults: {eventDelayMs: 200}, steps: [{write: `${messagesHead()}Content-Length: ${streamBody.length}\r\n\r\n${streamBody}`, then: answer(/event: message_start/)}]},
     {name: 'gateway: upstream resets before its headers', port: daemon.gatewayPort, faults: {resetBeforeHeaders: true}, steps: [{write: `${messagesHead()}Content-Length: ${body.length}\r\n\r\n${body}`, then: answer(/HTTP\/1\.1 502/)}]},
     {name: 'gateway: upstream cuts the stream, client resets', port: daemon.gatewayPort, faults: {cutStreamAfterEvents: 2, eventDelayMs: 50}, steps: [{write: `${messagesHead()}Content-Length: ${streamBody.length}\r\n\r\n${streamBody}`, then: answer(/event: message_start/)}]},
+    {name: 'gateway: Upgrade: websocket, after the answer', port: daemon.gatewayPort, steps: [{write: 'GET /gateway/health HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n', then: FLUSHED}]},
     {name: 'gateway: CONNECT (not a proxy)', port: daemon.gatewayPort, steps: [{write: 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', then: FLUSHED}]},
     // Control port.
     {name: 'control port: during the request head', port: daemon.controlPort, steps: [{write: 'GET /daemon/sta', then: FLUSHED}]},
     {name: 'control port: after an answer', port: daemon.controlPort, steps: [{write: 'GET /daemon/status HTTP/1.1\r\nHost: x\r\n\r\n', then: HEAD}]},
     {name: 'control port: after a refusal (404), mid-body', port: daemon.controlPort, steps: [{write: 'POST /nope HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nabc', then: answer(/HTTP\/1\.1 404/)}]},
+    {name: 'control port: Upgrade: websocket', port: daemon.controlPort, steps: [{write: 'GET /daemon/status HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n', then: FLUSHED}]},
     {name: 'control port: CONNECT', port: daemon.controlPort, steps: [{write: 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', then: FLUSHED}]},
     // Legacy proxy.
+    {name: 'proxy: Upgrade: websocket', port: proxyPort, steps: [{write: `GET http://127.0.0.1:${mockPort}/_mock/health HTTP/1.1\r\nHost: 127.0.0.1:${mockPort}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`, then: FLUSHED}]},
     {name: 'proxy: during the request head', port: proxyPort, steps: [{write: `POST http://127.0.0.1:${mockPort}/v1/messages HTTP/1.1\r\nHo`, then: FLUSHED}]},
     {name: 'proxy: after a refused CONNECT (403)', port: proxyPort, steps: [{write: 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', then: answer(/HTTP\/1\.1 403[\s\S]*\n$/)}]},
     {name: 'proxy: after a malformed CONNECT (400)', port: proxyPort, steps: [{write: 'CONNECT example.com HTTP/1.1\r\nHost: example.com\r\n\r\n', then: answer(/HTTP\/1\.1 400[\s\S]*\n$/)}]},
@@ -170,6 +173,7 @@ describe('e2e: a client (or upstream) resetting its socket at any stage never ta
     {name: 'mock provider: mid-body', port: mockPort, steps: [{write: `${messagesHead('Expect: 100-continue\r\n')}Content-Length: ${body.length}\r\n\r\n`, then: CONTINUE}, {write: body.slice(0, 20), then: FLUSHED}]},
     {name: 'mock provider: mid-SSE stream', port: mockPort, faults: {eventDelayMs: 200}, steps: [{write: `${messagesHead()}Content-Length: ${streamBody.length}\r\n\r\n${streamBody}`, then: answer(/event: message_start/)}]},
     {name: 'mock provider: after a refusal (404)', port: mockPort, steps: [{write: 'POST /nope HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc', then: answer(/HTTP\/1\.1 404/)}]},
+    {name: 'mock provider: Upgrade: websocket', port: mockPort, steps: [{write: 'GET /_mock/health HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n', then: FLUSHED}]},
     {name: 'mock provider: CONNECT', port: mockPort, steps: [{write: 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', then: FLUSHED}]},
   ]
 
