@@ -1,11 +1,12 @@
 import {expect} from 'chai'
 import fc from 'fast-check'
 import http from 'node:http'
+import net from 'node:net'
 
 import {isAnthropicEnvelope, isErrorJson, isProxyText} from './lib/envelopes.js'
 import {allStatuses, rawRequest} from './lib/raw.js'
 import {type FuzzFigure, FUZZ_RUNS, results} from './lib/results.js'
-import {anthropicProvider, E2eWorld, type GatewayDaemon, type MockProcess, plainHttp, readLog, readPid, samePidAlive, waitFor} from './lib/world.js'
+import {anthropicProvider, audit, E2eWorld, type GatewayDaemon, type MockProcess, plainHttp, readLog, readPid, samePidAlive, waitFor} from './lib/world.js'
 
 /*
  * Hostile and malformed input to every listener (gateway, daemon control port, legacy proxy,
@@ -92,6 +93,38 @@ const auditQuery = fc
 /** Header values a client library would send (no CR/LF: those are raw-socket cases below). */
 const headerValue = fc.string({maxLength: 300}).map((s) => s.replace(/[^\t\x20-\x7e]/g, 'x'))
 const fuzzHeaders = fc.dictionary(fc.constantFrom('x-cco-agent-type', 'x-claude-code-agent-id', 'anthropic-version', 'anthropic-beta', 'x-api-key', 'authorization', 'content-type', 'accept', 'x-forwarded-for', 'x-stainless-retry-count'), headerValue)
+
+/** Sends bytes, waits until the answer so far matches `until` (or the bytes are flushed), then resets the socket (RST). */
+function sendThenReset(port: number, chunks: string[], until?: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1')
+    let received = ''
+    const timer = setTimeout(() => {
+      socket.destroy()
+      reject(new Error(`no answer matching ${String(until)} (got ${JSON.stringify(received.slice(0, 200))})`))
+    }, 15_000)
+    const reset = () => {
+      clearTimeout(timer)
+      socket.resetAndDestroy()
+      resolve(received)
+    }
+    let step = 0
+    const next = () => {
+      const chunk = chunks[step++]
+      if (chunk === undefined) return until ? undefined : reset()
+      socket.write(chunk, () => (step < chunks.length ? undefined : until ? undefined : reset()))
+    }
+    socket.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ECONNREFUSED') reject(new Error(`cannot connect to ${port}: the listener is gone`))
+    })
+    socket.on('data', (c: Buffer) => {
+      received += c.toString('latin1')
+      if (step < chunks.length && /200 Connection Established\r\n\r\n$/.test(received)) next()
+      else if (until && until.test(received)) reset()
+    })
+    socket.once('connect', next)
+  })
+}
 
 describe('reliability: hostile and malformed input to every listener', function () {
   this.timeout(600_000)
@@ -389,6 +422,89 @@ describe('reliability: hostile and malformed input to every listener', function 
         expect(l.envelope(r.body), `${l.name}: slow ${what}: ${r.body}`).to.equal(true)
       }
       await stillHealthy()
+    })
+  })
+
+  describe('issue 13 probes: one reset, a path escape, a log line, a malformed id, deep JSON, an escaped key', () => {
+    const tally = new Tally('issue 13 probes (socket resets, path escapes, log injection, %ZZ, deep nesting, escaped model key)')
+    /** A second daemon: a translated (OpenAI-format) provider for agent "translated" and a modelMap entry. */
+    let second: GatewayDaemon
+    before(async () => {
+      second = await world.startDaemon({
+        providers: {anthropic: anthropicProvider(mock.url, {modelMap: {'claude-opus-4-1': 'claude-opus-mapped'}}), oai: {providerType: 'ollama', api: 'openai', baseUrl: mock.url, defaultModel: 'llama3', maxRetries: 0}},
+        routing: {defaultProvider: 'anthropic', agentRules: {translated: 'oai'}},
+      })
+    })
+
+    it('item 1: a refused CONNECT (403/400) followed by a client reset, and resets inside a tunnel, never end the daemon', async () => {
+      await mock.setFaults({eventDelayMs: 100})
+      const stream = JSON.stringify({model: 'claude-sonnet-4-6', max_tokens: 16, stream: true, messages: [{role: 'user', content: 'x'}]})
+      for (let i = 0; i < 10; i++) {
+        const refused = await sendThenReset(proxyPort, ['CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\nUser-Agent: curl/8.5.0\r\n\r\n'], /HTTP\/1\.1 403[\s\S]*\n$/)
+        tally.count(Number(/^HTTP\/1\.1 (\d{3})/.exec(refused)?.[1] ?? 0))
+        const malformed = await sendThenReset(proxyPort, ['CONNECT example.com HTTP/1.1\r\nHost: example.com\r\n\r\n'], /HTTP\/1\.1 400[\s\S]*\n$/)
+        tally.count(Number(/^HTTP\/1\.1 (\d{3})/.exec(malformed)?.[1] ?? 0))
+        await sendThenReset(proxyPort, [`CONNECT 127.0.0.1:${mockPort} HTTP/1.1\r\nHost: 127.0.0.1:${mockPort}\r\n\r\n`, `POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Api-Key: k\r\nContent-Length: ${stream.length}\r\n\r\n${stream}`], /event: message_start/)
+        await sendThenReset(daemon.gatewayPort, [`POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Api-Key: k\r\nContent-Length: ${stream.length}\r\n\r\n${stream}`], /event: message_start/)
+        await sendThenReset(controlPort, ['GET /daemon/status HTTP/1.1\r\nHost: x\r\n\r\n'], /\r\n\r\n/)
+      }
+      await mock.setFaults({})
+      await stillHealthy()
+    })
+
+    it('item 3: GET /v1/models/../../_mock/requests and its encodings -> 400 in the envelope; the provider receives nothing', async () => {
+      await mock.clearRequests()
+      const escapes = ['/v1/models/../../_mock/requests', '/v1/models/%2e%2e/%2e%2e/_mock/requests', '/v1/models/..%2f..%2f_mock%2frequests', '/v1/models/..\\..\\_mock', '/v1//models', '/v1/models/./x', '/v1/messages/../models']
+      for (const path of escapes) {
+        const r = await rawRequest(daemon.gatewayPort, [`GET ${path} HTTP/1.1\r\nHost: x\r\nX-Api-Key: k\r\nContent-Length: 0\r\n\r\n`])
+        tally.count(r.status)
+        expect(r.status, `${path}: ${r.body}`).to.equal(400)
+        expect(isAnthropicEnvelope(r.body), r.body).to.equal(true)
+      }
+      expect((await mock.requests()).map((r) => r.path)).to.deep.equal([])
+    })
+
+    it('item 7: x-cco-agent-type with fake fields or a fake start line is one quoted value in daemon.log', async () => {
+      const fake = 'cco daemon 9.9.9 starting (pid 1), provider=evil'
+      const r = await hit(daemon.gatewayPort, {method: 'POST', path: '/v1/messages', headers: {...JSON_HEADERS, 'x-cco-agent-type': fake}, body: JSON.stringify({model: 'claude-sonnet-4-6', max_tokens: 16, messages: [{role: 'user', content: 'x'}]})})
+      tally.count(r.status)
+      const line = await waitFor(() => readLog(daemon.home).split('\n').find((l) => l.includes('cco daemon 9.9.9')), 'the routing line')
+      expect(line).to.match(/Routing request: agent_type="cco daemon 9\.9\.9 starting \(pid 1\), provider=evil", provider=anthropic, reason=default$/)
+      expect(readLog(daemon.home).split('\n').filter((l) => /^\S+ INFO {2}🚀 cco daemon \S+ starting/.test(l))).to.have.length(1)
+    })
+
+    it('item 9: GET /v1/models/%ZZ and JSON nested 100k deep to a translated provider -> 400, no stack trace in the log', async () => {
+      for (const path of ['/v1/models/%ZZ', '/v1/models/%', '/v1/models/%C3%28']) {
+        const r = await rawRequest(second.gatewayPort, [`GET ${path} HTTP/1.1\r\nHost: x\r\nX-Api-Key: k\r\nContent-Length: 0\r\n\r\n`])
+        tally.count(r.status)
+        expect(r.status, `${path}: ${r.body}`).to.equal(400)
+        expect(isAnthropicEnvelope(r.body), r.body).to.equal(true)
+      }
+      const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`
+      for (const body of [
+        `{"model":"claude-sonnet-4-6","max_tokens":16,"messages":[{"role":"assistant","content":[{"type":"tool_use","id":"t","name":"n","input":{"a":${deep}}}]}]}`,
+        `{"model":"claude-sonnet-4-6","max_tokens":16,"messages":[{"role":"user","content":"x"}],"metadata":${deep}}`,
+      ]) {
+        for (const path of ['/v1/messages', '/v1/messages/count_tokens']) {
+          const r = await hit(second.gatewayPort, {method: 'POST', path, headers: {...JSON_HEADERS, 'x-cco-agent-type': 'translated'}, body})
+          tally.count(r.status)
+          expect(r.status, `${path}: ${r.text.slice(0, 200)}`).to.equal(400)
+          expect(isAnthropicEnvelope(r.text), r.text.slice(0, 200)).to.equal(true)
+        }
+      }
+      expect(readLog(second.home)).to.not.match(/RangeError|Maximum call stack|\n\S+ ERROR\s+at /)
+      expect(samePidAlive(second.home, second.pid)).to.equal(true)
+    })
+
+    it('item 4: a body with "mod\\u0065l" gets the modelMap: the provider serves the model the audit row records', async () => {
+      await mock.clearRequests()
+      const r = await hit(second.gatewayPort, {method: 'POST', path: '/v1/messages', headers: JSON_HEADERS, body: '{"mod\\u0065l":"claude-opus-4-1","max_tokens":16,"messages":[{"role":"user","content":"x"}]}'})
+      tally.count(r.status)
+      expect(r.status, r.text).to.equal(200)
+      const [seen] = await mock.requests()
+      expect((JSON.parse(seen!.body) as {model: string}).model).to.equal('claude-opus-mapped')
+      const row = await waitFor(async () => (await audit(second, 'limit=5')).entries.find((e) => e.model_served !== undefined && e.path === '/v1/messages'), 'the audit row')
+      expect(row.model_served).to.equal('claude-opus-mapped')
     })
   })
 })

@@ -47,8 +47,30 @@ export function describeClientError(error: NodeJS.ErrnoException): {status: numb
   }
 }
 
-/** Applies the deadlines and the client-error answer to a server (call before listen). */
+/**
+ * The error listener every accepted socket gets first. A client can reset its connection at any
+ * moment (during the head, after a refusal, mid-body, mid-stream, inside a CONNECT tunnel); the
+ * HTTP server's own listener is removed when a socket leaves HTTP (CONNECT, upgrade) and an
+ * 'error' event with no listener is an uncaught exception that would end the whole daemon. A
+ * reset says nothing the request handlers do not learn from 'close', so it is dropped here.
+ */
+function ignoreSocketError(): void {
+  // A client that went away: nothing to do (the request's own close/abort handling cleans up).
+}
+
+/** Gives every socket of `server` an error listener from the moment it is accepted. */
+export function guardSockets(server: Server): void {
+  server.on('connection', (socket: Socket) => {
+    socket.on('error', ignoreSocketError)
+  })
+}
+
+/**
+ * Applies the deadlines and the client-error answer to a server (call before listen), and the
+ * socket error guard (guardSockets): every listener of the daemon and the mock calls this.
+ */
 export function applyClientLimits(server: Server, limits: ClientLimits): void {
+  guardSockets(server)
   const headersTimeout = limits.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS
   const requestTimeout = Math.max(limits.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, headersTimeout)
   server.headersTimeout = headersTimeout

@@ -46,6 +46,37 @@ export function redact(text: string): string {
   return out
 }
 
+/** A value that needs no quoting in a log line: a plain token (agent names, hosts, paths, ids). */
+const PLAIN_LOG_TOKEN = /^[A-Za-z0-9._:@/+*-]{1,200}$/
+/** Characters escaped inside a quoted value: C0 controls, DEL, C1 controls, line/paragraph separators, bidi controls. */
+// eslint-disable-next-line no-control-regex
+const LOG_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069"\\]/g
+const MAX_LOG_VALUE_CHARS = 200
+
+/**
+ * A client- or upstream-supplied value as it may appear in a log line (issue 13 item 7): a plain
+ * token as it is (`agent_type=main` stays greppable), anything else in double quotes with quotes,
+ * backslashes and control characters escaped (\n, \r, \t, \uXXXX) and cut at 200 characters, so a
+ * value can never end a line, forge the start of another or run into the next field. Every log
+ * line that carries data a client chose goes through this helper.
+ */
+export function logValue(value: unknown): string {
+  const text = typeof value === 'string' ? value : String(value)
+  if (PLAIN_LOG_TOKEN.test(text)) return text
+  const cut = text.length > MAX_LOG_VALUE_CHARS ? `${text.slice(0, MAX_LOG_VALUE_CHARS)}...` : text
+  const escaped = cut.replace(LOG_UNSAFE, (ch) => {
+    switch (ch) {
+      case '\n': return '\\n'
+      case '\r': return '\\r'
+      case '\t': return '\\t'
+      case '"': return '\\"'
+      case '\\': return '\\\\'
+      default: return `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`
+    }
+  })
+  return `"${escaped}"${text.length > MAX_LOG_VALUE_CHARS ? ` (${text.length} chars)` : ''}`
+}
+
 /** The last timestamp formatted (busy logs write many lines in the same millisecond). */
 let stampMs = Number.NaN
 let stampText = ''

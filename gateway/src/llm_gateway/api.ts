@@ -14,13 +14,15 @@ import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {CostInput} from './cost.js'
 import {estimateInputTokens} from './count_tokens.js'
 import {errorEnvelope, errorEvent, mapUpstreamError, sendErrorBody} from './errors.js'
-import {type TopLevelScan, decodeSpan, scanTopLevel} from './json_scan.js'
+import {type TopLevelScan, decodeSpan, jsonNestingExceeds, scanTopLevel} from './json_scan.js'
+import {modelIdOf, pathProblem} from './paths.js'
 import {RESPONSE_DROP} from './providers/headers.js'
 import {type Inbound, type ProviderAdapter, createAdapters} from './providers/index.js'
 import type {RecordSink, RequestRecord, Usage} from './record.js'
 import {route} from './router.js'
 import {DEFAULT_MAX_BODY_BYTES, type GatewaySettings} from './settings.js'
 import {readBodyUpTo} from '../daemon/http_limits.js'
+import {logValue} from '../daemon/log.js'
 import {SseParser} from './sse.js'
 import {MessageAccumulator, toRecordUsage} from './translate/accumulator.js'
 import {type Json, wireToRecordUsage} from './translate/common.js'
@@ -210,6 +212,8 @@ interface JsonBody {
   stream: unknown
   maxTokens: unknown
   messagesIsArray: boolean
+  /** `model` occurs more than once at the top level, or that is not known (the body was parsed, not scanned). */
+  modelDuplicated: boolean
   /** The `system` value (decoded on demand: only routing markers need it). */
   system(): unknown
   /** The whole body parsed (on demand: translation and estimates). Throws SyntaxError when it does not parse. */
@@ -218,6 +222,8 @@ interface JsonBody {
 
 const OPEN_OBJECT = 0x7b
 const OPEN_ARRAY = 0x5b
+/** Deepest array/object nesting a body sent through translation or estimates may have (the walk is recursive). */
+export const MAX_JSON_NESTING = 256
 /** Response bodies above this size are scanned for usage instead of parsed whole. */
 const SCAN_RESPONSES_OVER = 16 * 1024
 
@@ -228,6 +234,7 @@ function bodyFromParsed(body: Buffer, parsed: Json): JsonBody {
     stream: parsed.stream,
     maxTokens: parsed.max_tokens,
     messagesIsArray: Array.isArray(parsed.messages),
+    modelDuplicated: true,
     system: () => parsed.system,
     parsed: () => parsed,
   }
@@ -251,6 +258,7 @@ function bodyFromScan(body: Buffer, scan: TopLevelScan): JsonBody {
     stream: scalar('stream'),
     maxTokens: scalar('max_tokens'),
     messagesIsArray: messages !== undefined && body[messages[0]] === OPEN_ARRAY,
+    modelDuplicated: scan.duplicates.has('model'),
     system: () => decodeSpan(body, f.get('system')),
     parsed: () => (parsed ??= JSON.parse(body.toString('utf8')) as Json),
   }
@@ -273,7 +281,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     try {
       deps.onRecord(ex.toRecord(now()))
     } catch (error) {
-      log.error(`request record sink failed for ${ex.id}: ${(error as Error).message}`)
+      log.error(`request record sink failed for ${ex.id}: ${logValue((error as Error).message)}`)
     }
   }
 
@@ -302,7 +310,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       const value = deps.costHeader(ex.toRecord(now()))
       if (value !== undefined) headers['x-gateway-cost-usd'] = value
     } catch (error) {
-      log.warn(`cost header for ${ex.id} could not be computed: ${(error as Error).message}`)
+      log.warn(`cost header for ${ex.id} could not be computed: ${logValue((error as Error).message)}`)
     }
   }
 
@@ -823,10 +831,10 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
         if (!last.retrySame || n === adapter.maxRetries) break
         const delay = backoffDelay(n, last.headers, backoff)
         if (delay === undefined) {
-          log.warn(`${last.message}; retry-after exceeds ${backoff.maxRetryAfterMs} ms, not waiting`)
+          log.warn(`${logValue(last.message)}; retry-after exceeds ${backoff.maxRetryAfterMs} ms, not waiting`)
           break
         }
-        log.warn(`${last.message}; retry ${n + 1}/${adapter.maxRetries} in ${delay} ms`)
+        log.warn(`${logValue(last.message)}; retry ${n + 1}/${adapter.maxRetries} in ${delay} ms`)
         const t = performance.now()
         const waited = await sleep(delay, ex.clientAbort)
         ex.waitMs += performance.now() - t
@@ -835,7 +843,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
           return
         }
       }
-      if (p < chain.length - 1 && last) log.warn(`${last.message}; falling back to the next provider`)
+      if (p < chain.length - 1 && last) log.warn(`${logValue(last.message)}; falling back to the next provider`)
     }
     if (!last) {
       sendError(res, ex, 503, 'api_error', 'no enabled provider can serve this request; check llmGateway.routing.defaultProvider and fallbackChain')
@@ -901,16 +909,23 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
    * (with the record reset to what a malformed body records). Returns undefined after answering.
    */
   function parsedOrAnswer(res: ServerResponse, ex: Exchange, json: JsonBody): Json | undefined {
-    try {
-      return json.parsed()
-    } catch (error) {
+    const refuse = (message: string): undefined => {
       ex.provider = null
       ex.providerType = null
       ex.reason = null
       ex.modelRequested = null
       ex.stream = false
-      sendError(res, ex, 400, 'invalid_request_error', `request body is not valid JSON: ${(error as Error).message}`)
+      sendError(res, ex, 400, 'invalid_request_error', message)
       return undefined
+    }
+    // Translation and estimates walk the parsed body recursively: refuse what would overflow the stack.
+    if (jsonNestingExceeds(json.body, MAX_JSON_NESTING)) {
+      return refuse(`request body nests arrays/objects deeper than ${MAX_JSON_NESTING} levels; send a flatter body (real requests nest a few levels)`)
+    }
+    try {
+      return json.parsed()
+    } catch (error) {
+      return refuse(`request body is not valid JSON: ${(error as Error).message}`)
     }
   }
 
@@ -934,7 +949,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     ex.reason = decision.reason
     ex.provider = decision.provider
     ex.providerType = decision.provider ? (settings.providers[decision.provider]?.providerType ?? null) : null
-    log.info(`Routing request: agent_type=${decision.agentType}, provider=${decision.provider ?? 'none'}, reason=${decision.reason}`)
+    log.info(`Routing request: agent_type=${logValue(decision.agentType)}, provider=${decision.provider ?? 'none'}, reason=${logValue(decision.reason)}`)
     return decision.chain
   }
 
@@ -944,6 +959,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       headers: req.headers,
       body: json.body,
       model: json.model,
+      modelDuplicated: json.modelDuplicated,
       get parsed() {
         return json.parsed()
       },
@@ -1039,20 +1055,30 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     return [...ids].map((id) => ({type: 'model', id, display_name: id, created_at: '1970-01-01T00:00:00Z'}))
   }
 
-  async function handleModels(req: IncomingMessage, res: ServerResponse, ex: Exchange, subPath: string, query: string): Promise<void> {
+  async function handleModels(req: IncomingMessage, res: ServerResponse, ex: Exchange, rawSubPath: string, query: string): Promise<void> {
     ex.t0 = performance.now()
     // Drain any (unexpected) GET body.
     req.resume()
+    // /models/{model_id}: one segment, decoded and checked, forwarded re-encoded (never a path of the client's choosing).
+    let id: string | null = null
+    if (rawSubPath !== '/models') {
+      const checked = modelIdOf(rawSubPath.slice('/models/'.length))
+      if (!checked.ok) {
+        sendError(res, ex, 400, 'invalid_request_error', checked.message)
+        return
+      }
+      id = checked.id
+    }
+    const subPath = id === null ? '/models' : `/models/${encodeURIComponent(id)}`
     const chain = route(settings, req.headers, undefined, undefined).chain
     const adapter = chain.map((n) => adapters.get(n)).find((a) => a?.type === 'anthropic' && !a.configProblem())
     const answerConfigured = (): void => {
       const list = configuredModels()
-      if (subPath === '/models') {
+      if (id === null) {
         ex.success = true
         sendJson(res, ex, 200, JSON.stringify({data: list, has_more: false, first_id: list[0]?.id ?? null, last_id: list.at(-1)?.id ?? null}))
         return
       }
-      const id = decodeURIComponent(subPath.slice('/models/'.length))
       const found = list.find((m) => m.id === id)
       if (found) {
         ex.success = true
@@ -1075,13 +1101,13 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       if (outcome.failure.kind === 'status' && outcome.failure.status !== undefined && outcome.failure.status < 500 && outcome.failure.status !== 429) {
         sendFailure(res, ex, outcome.failure, adapter)
       } else {
-        log.warn(`${outcome.failure.message}; answering /v1${subPath} from configuration`)
+        log.warn(`${logValue(outcome.failure.message)}; answering ${logValue(`/v1${subPath}`)} from configuration`)
         answerConfigured()
       }
     }
   }
 
-  async function handleV1(req: IncomingMessage, res: ServerResponse, path: string, query: string): Promise<void> {
+  async function handleV1(req: IncomingMessage, res: ServerResponse, path: string, query: string, problem: string | null): Promise<void> {
     const method = req.method ?? 'GET'
     const ex = new Exchange(path, method, now())
     // The record is emitted once both the response is closed and this handler has finished its
@@ -1099,7 +1125,11 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
       if (handlerDone) emit(ex)
     })
     try {
-      await routeV1(req, res, ex, path, query, method)
+      if (problem) {
+        req.resume()
+        ex.t0 = performance.now()
+        sendError(res, ex, 400, 'invalid_request_error', problem)
+      } else await routeV1(req, res, ex, path, query, method)
     } finally {
       handlerDone = true
       if (closed) emit(ex)
@@ -1131,6 +1161,7 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     const url = req.url ?? '/'
     const q = url.indexOf('?')
     let path = q === -1 ? url : url.slice(0, q)
+    const problem = pathProblem(path)
     if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1)
     const method = req.method ?? 'GET'
     if (path === '/' || path === '/api/hello') {
@@ -1155,10 +1186,10 @@ export function createApiHandler(deps: ApiDeps): ApiHandler {
     }
     if (path !== '/v1' && !path.startsWith('/v1/')) return false
     try {
-      await handleV1(req, res, path, q === -1 ? '' : url.slice(q))
+      await handleV1(req, res, path, q === -1 ? '' : url.slice(q), problem)
     } catch (error) {
       // A bug, never a client mistake: answer in the envelope instead of crashing.
-      log.error(`gateway error on ${method} ${path}: ${(error as Error).stack ?? String(error)}`)
+      log.error(`gateway error on ${logValue(method)} ${logValue(path)}: ${(error as Error).stack ?? String(error)}`)
       if (!res.headersSent && !res.destroyed) {
         const body = errorEnvelope('api_error', 'internal gateway error')
         res.writeHead(500, {'content-type': 'application/json', 'content-length': Buffer.byteLength(body)})

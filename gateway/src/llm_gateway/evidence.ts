@@ -9,6 +9,7 @@
  *   /gateway/health: evidence.healthStatus()   shutdown: await evidence.close()
  */
 import {readFileSync} from 'node:fs'
+import {logValue} from '../daemon/log.js'
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import {join} from 'node:path'
 import {AuditWriter, type AuditLogger, COLLECTION_STARTED_META_KEY, errorMessage} from './audit.js'
@@ -219,7 +220,7 @@ export function createEvidence(opts: EvidenceOptions): Evidence {
       sinkErrors++
       lastSinkErrorAt = now()
       try {
-        opts.log.error(`evidence: could not record request ${String((record as {request_id?: unknown})?.request_id)}: ${errorMessage(err)}`)
+        opts.log.error(`evidence: could not record request ${logValue((record as {request_id?: unknown})?.request_id)}: ${logValue(errorMessage(err))}`)
       } catch {
         // Logging failed too; the counter still shows it.
       }

@@ -27,6 +27,8 @@ export type Span = readonly [number, number]
 export interface TopLevelScan {
   /** Value spans by key (the LAST occurrence of a key wins, as with JSON.parse). */
   readonly fields: Map<string, Span>
+  /** Keys (decoded) that occur more than once at the top level; an upstream may read another occurrence than JSON.parse. */
+  readonly duplicates: ReadonlySet<string>
 }
 
 function isWs(c: number): boolean {
@@ -163,9 +165,10 @@ export function scanTopLevel(buf: Buffer): TopLevelScan | undefined {
     if (buf[i] !== OPEN_OBJECT) return undefined
     i = skipWs(buf, i + 1)
     const fields = new Map<string, Span>()
+    const duplicates = new Set<string>()
     if (buf[i] === CLOSE_OBJECT) {
       if (skipWs(buf, i + 1) !== n) return undefined
-      return {fields}
+      return {fields, duplicates}
     }
     for (;;) {
       if (buf[i] !== QUOTE) return undefined
@@ -177,6 +180,7 @@ export function scanTopLevel(buf: Buffer): TopLevelScan | undefined {
       i = skipWs(buf, i + 1)
       if (i >= n) return undefined
       const end = skipValue(buf, i)
+      if (fields.has(key)) duplicates.add(key)
       fields.set(key, [i, end])
       i = skipWs(buf, end)
       if (buf[i] === COMMA) {
@@ -185,7 +189,7 @@ export function scanTopLevel(buf: Buffer): TopLevelScan | undefined {
       }
       if (buf[i] === CLOSE_OBJECT) {
         if (skipWs(buf, i + 1) !== n) return undefined
-        return {fields}
+        return {fields, duplicates}
       }
       return undefined
     }
@@ -204,4 +208,38 @@ export function decodeSpan(buf: Buffer, span: Span | undefined): unknown {
 /** First byte of a value: '{', '[', '"', digit, 't', ... (type checks without decoding). */
 export function firstByte(buf: Buffer, span: Span | undefined): number | undefined {
   return span ? buf[span[0]] : undefined
+}
+
+/**
+ * Deepest nesting of arrays and objects in a JSON text (string contents skipped), stopping as soon
+ * as it passes `limit`. The gateway's translation and estimates walk a parsed body recursively, so
+ * a body nested deeper than the stack allows (100k "[") is refused before it is walked (issue 13
+ * item 9). Malformed input is not judged here (JSON.parse does that).
+ */
+export function jsonNestingExceeds(buf: Buffer, limit: number): boolean {
+  let depth = 0
+  const n = buf.length
+  for (let i = 0; i < n; i++) {
+    const c = buf[i]!
+    if (c === QUOTE) {
+      // Jump over the string: the next unescaped quote.
+      let j = i + 1
+      for (;;) {
+        const q = buf.indexOf(QUOTE, j)
+        if (q === -1) return false
+        let backslashes = 0
+        for (let k = q - 1; k > i && buf[k] === BACKSLASH; k--) backslashes++
+        if (backslashes % 2 === 0) {
+          i = q
+          break
+        }
+        j = q + 1
+      }
+    } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
+      if (++depth > limit) return true
+    } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) {
+      depth--
+    }
+  }
+  return false
 }

@@ -2,8 +2,9 @@ import {createServer, type IncomingMessage, type Server, type ServerResponse} fr
 import type {AddressInfo} from 'node:net'
 import type {GatewayConfig} from '../daemon/config.js'
 import {applyClientLimits} from '../daemon/http_limits.js'
-import type {Logger} from '../daemon/log.js'
+import {logValue, type Logger} from '../daemon/log.js'
 import {buildHealthReport, buildProvidersReport, ProviderHealth} from './health.js'
+import {pathProblem} from './paths.js'
 
 /*
  * The LLM Gateway's HTTP server. It owns only the process surface (health, providers)
@@ -133,7 +134,7 @@ export async function startGatewayServer(opts: StartGatewayOptions): Promise<Gat
     // serving requests on open connections after server.close()): answer, then close the connection.
     if (draining) res.setHeader('connection', 'close')
     void dispatch(req, res).catch((error: unknown) => {
-      opts.log.error(`Gateway: unhandled error for ${req.method} ${req.url}: ${(error as Error).message}`)
+      opts.log.error(`Gateway: unhandled error for ${logValue(req.method)} ${logValue(req.url)}: ${logValue((error as Error).message)}`)
       if (!res.headersSent) sendAnthropicError(res, 500, 'api_error', 'Internal gateway error')
       else res.destroy()
     })
@@ -153,6 +154,13 @@ export async function startGatewayServer(opts: StartGatewayOptions): Promise<Gat
     const target = req.url ?? ''
     const q = target.indexOf('?')
     const rawPath = q === -1 ? target : target.slice(0, q)
+    // Dot segments, encoded slashes, backslashes, "//" and bad escapes are refused before routing:
+    // nothing downstream resolves them (issue 13 item 3). "*" and absolute-form get the check below.
+    const problem = rawPath.startsWith('/') ? pathProblem(rawPath) : null
+    if (problem) {
+      sendAnthropicError(res, 400, 'invalid_request_error', problem)
+      return
+    }
     if (opts.apiHandler && PLAIN_PATH.test(rawPath) && !routePaths.has(rawPath)) {
       if (await opts.apiHandler(req, res)) return
       sendAnthropicError(res, 404, 'not_found_error', `Not found: ${req.method} ${rawPath}`)

@@ -138,11 +138,16 @@ export async function startMockProvider(opts: MockProviderOptions = {}): Promise
         if (!query.get('api-version')) return missingApiVersion()
         return expect('POST', openai((b) => handleResponses(ctx, b), 'azure'))
     }
-    if (pathname.startsWith('/v1/models/')) return expect('GET', anthropic(() => handleGetModel(ctx, decodeURIComponent(pathname.slice('/v1/models/'.length))), false))
+    if (pathname.startsWith('/v1/models/')) {
+      const id = safeDecode(pathname.slice('/v1/models/'.length))
+      if (id === null) return anthropicError(ctx, 400, 'the model id in /v1/models/{model_id} is not valid percent-encoded UTF-8')
+      return expect('GET', anthropic(() => handleGetModel(ctx, id), false))
+    }
     const deployment = /^\/openai\/deployments\/([^/]+)\/chat\/completions$/.exec(pathname)
     if (deployment) {
       if (!query.get('api-version')) return missingApiVersion()
-      const name = decodeURIComponent(deployment[1] as string)
+      const name = safeDecode(deployment[1] as string)
+      if (name === null) return jsonReply(400, {error: {code: 'InvalidDeployment', message: 'the deployment name is not valid percent-encoded UTF-8'}})
       return expect('POST', openai((b) => handleChatCompletions(ctx, b, {deployment: name}), 'azure'))
     }
     if (pathname.startsWith('/openai/')) return jsonReply(404, {error: {code: '404', message: `Resource not found: ${pathname}`}})
@@ -338,6 +343,15 @@ export async function startMockProvider(opts: MockProviderOptions = {}): Promise
         server.closeAllConnections()
       })
     },
+  }
+}
+
+/** decodeURIComponent, or null for a malformed escape (a client mistake, answered 400). */
+function safeDecode(text: string): string | null {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return null
   }
 }
 

@@ -13,7 +13,7 @@ import {request as httpsRequest} from 'node:https'
 import {connect, type AddressInfo, type Socket} from 'node:net'
 import type {GatewayConfig} from '../daemon/config.js'
 import {applyClientLimits, endAfterRequestDrained, readBodyUpTo} from '../daemon/http_limits.js'
-import type {Logger} from '../daemon/log.js'
+import {logValue, type Logger} from '../daemon/log.js'
 
 export interface LegacyProxyOptions {
   /** Providers' baseUrl hosts are the only allowed targets. */
@@ -88,7 +88,7 @@ export async function startProxyServer(options: LegacyProxyOptions): Promise<Leg
 
   const server = createServer((req, res) => {
     void forward(req, res).catch((error: unknown) => {
-      log.warn(`Proxy: ${req.method} ${req.url} failed: ${(error as Error).message}`)
+      log.warn(`Proxy: ${logValue(req.method)} ${logValue(req.url)} failed: ${logValue((error as Error).message)}`)
       if (!res.headersSent) plainResponse(res, 502, `cco legacy proxy: upstream error: ${(error as Error).message}\n`)
       else res.destroy()
     })
@@ -115,7 +115,7 @@ export async function startProxyServer(options: LegacyProxyOptions): Promise<Leg
     const port = url.port || (url.protocol === 'https:' ? '443' : '80')
     const target = `${normalizeHost(url.hostname)}:${port}`
     if (!allowed.has(target)) {
-      log.warn(`Proxy: refused ${req.method} to ${target} (not a configured provider)`)
+      log.warn(`Proxy: refused ${logValue(req.method)} to ${logValue(target)} (not a configured provider)`)
       plainRefusal(req, res, 403, forbidden(target))
       return
     }
@@ -149,12 +149,16 @@ export async function startProxyServer(options: LegacyProxyOptions): Promise<Leg
     const outHeaders = stripHopByHop(upstream.headers)
     outHeaders['content-length'] = String(upstream.body.length)
     outHeaders.connection = 'close'
-    log.info(`Proxy: ${req.method} ${url.origin}${url.pathname} -> ${upstream.status} (${body.length} bytes in, ${upstream.body.length} bytes out, ${Date.now() - started} ms)`)
+    log.info(`Proxy: ${logValue(req.method)} ${logValue(`${url.origin}${url.pathname}`)} -> ${upstream.status} (${body.length} bytes in, ${upstream.body.length} bytes out, ${Date.now() - started} ms)`)
     res.writeHead(upstream.status, outHeaders)
     res.end(upstream.body)
   }
 
   server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
+    // First thing: the socket left the HTTP server (its error listener is gone). A client that resets
+    // after a refusal or inside the tunnel must not become an uncaught exception (issue 13 item 1).
+    let upstream: Socket | null = null
+    client.on('error', () => upstream?.destroy())
     const match = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(req.url ?? '')
     const reply = (status: string, message: string) => {
       client.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(message)}\r\nconnection: close\r\n\r\n${message}`)
@@ -167,29 +171,34 @@ export async function startProxyServer(options: LegacyProxyOptions): Promise<Leg
     const port = Number(match[2])
     const target = `${host}:${port}`
     if (!allowed.has(target)) {
-      log.warn(`Proxy: refused CONNECT to ${target} (not a configured provider)`)
+      log.warn(`Proxy: refused CONNECT to ${logValue(target)} (not a configured provider)`)
       reply('403 Forbidden', forbidden(target))
       return
     }
-    const upstream = connect(port, host)
+    const up = connect(port, host)
+    upstream = up
     let established = false
     tunnels.add(client)
-    client.on('close', () => tunnels.delete(client))
-    client.on('error', () => upstream.destroy())
-    upstream.on('error', (error) => {
-      log.warn(`Proxy: CONNECT ${target} failed: ${error.message}`)
+    client.on('close', () => {
+      tunnels.delete(client)
+      // The client went away before or inside the tunnel: nothing is left to carry.
+      up.destroy()
+    })
+    up.on('error', (error) => {
+      log.warn(`Proxy: CONNECT ${logValue(target)} failed: ${logValue(error.message)}`)
       if (established) client.destroy()
       else reply('502 Bad Gateway', `cco legacy proxy: cannot reach ${target}\n`)
     })
-    upstream.once('connect', () => {
+    up.once('connect', () => {
+      if (client.destroyed) return
       established = true
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
-      if (head.length > 0) upstream.write(head)
-      upstream.pipe(client)
-      client.pipe(upstream)
-      log.info(`Proxy: CONNECT tunnel to ${target}`)
+      if (head.length > 0) up.write(head)
+      up.pipe(client)
+      client.pipe(up)
+      log.info(`Proxy: CONNECT tunnel to ${logValue(target)}`)
     })
-    upstream.on('close', () => {
+    up.on('close', () => {
       if (established) client.destroy()
     })
   })

@@ -101,4 +101,16 @@ describe('request path: byte-level model rewrite', () => {
     const none = Buffer.from('{"messages":[]}')
     expect(replaceTopLevelString(none, 'model', 'z')).to.equal(none)
   })
+
+  it('compares key names decoded: "mod\\u0065l" is the model key, and every top-level occurrence is replaced (issue 13 item 4)', () => {
+    const escaped = Buffer.from('{"mod\\u0065l":"claude-opus-4-1","messages":[{"model":"inner"}]}')
+    expect(replaceTopLevelString(escaped, 'model', 'mapped').toString()).to.equal('{"mod\\u0065l":"mapped","messages":[{"model":"inner"}]}')
+    const dup = Buffer.from('{"model":"a","x":{"model":"n"},"\\u006dodel":"b"}')
+    const span = findTopLevelString(dup, 'model')!
+    expect(dup.subarray(span[0], span[1]).toString()).to.equal('"b"')
+    expect(replaceTopLevelString(dup, 'model', 'z').toString()).to.equal('{"model":"z","x":{"model":"n"},"\\u006dodel":"z"}')
+    // A key that only looks alike is not the model key.
+    const other = Buffer.from('{"models":"a","mode\\u006c2":"b"}')
+    expect(replaceTopLevelString(other, 'model', 'z')).to.equal(other)
+  })
 })

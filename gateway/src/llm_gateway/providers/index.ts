@@ -22,6 +22,8 @@ export interface Inbound {
   readonly parsed: Json
   /** The body's top-level `model` value (decoded), so passthrough never needs the parsed copy. */
   readonly model?: unknown
+  /** True when `model` occurs more than once at the top level (or that is unknown): the body is then rewritten to one value. */
+  readonly modelDuplicated?: boolean
 }
 
 export type ModelResolution = {ok: true; model: string} | {ok: false; message: string}
@@ -132,9 +134,13 @@ export class ProviderAdapter {
     })
   }
 
-  /** Body for passthrough: the client's bytes, with only the model value replaced when modelMap renamed it. */
+  /**
+   * Body for passthrough: the client's bytes, with only the model value replaced when modelMap renamed it
+   * or the key occurs more than once (every occurrence, however escaped, then carries the model decided
+   * here, which is what the audit row and the cost header record).
+   */
   private passthroughBody(inb: Inbound, model: string): Buffer {
-    return inb.model === model ? inb.body : replaceTopLevelString(inb.body, 'model', model)
+    return inb.model === model && inb.modelDuplicated !== true ? inb.body : replaceTopLevelString(inb.body, 'model', model)
   }
 
   messagesRequest(inb: Inbound, model: string, stream: boolean): BuiltMessagesRequest {
