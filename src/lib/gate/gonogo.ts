@@ -319,7 +319,7 @@ export async function runGonogo(opts: GonogoOptions): Promise<GonogoResult> {
       const m =
         criterion.relative_to_baseline?.max_decrease_pct !== undefined
           ? errorMeasurement(spec, now, 'relative_to_baseline.max_decrease_pct is not supported in gate criteria (only max_increase_pct); use a rollback trigger with bands for drops')
-          : await measure(ctx, spec, now, {...(criterion.params ? {params: criterion.params} : {}), ...(criterion.host_label ? {hostLabel: criterion.host_label} : {})})
+          : await measure(ctx, spec, now, {...(criterion.params ? {params: criterion.params} : {}), ...(criterion.host_label ? {hostLabel: criterion.host_label} : {}), minSamples: criterion.min_samples})
       return applyAnchor(evaluateCriterion(spec, m, baseline), windows.get(criterion.id)!, gate)
     }),
   )
