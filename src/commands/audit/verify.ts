@@ -1,26 +1,51 @@
 import {BaseCommand} from '../../base-command.js'
 import {ExitCode} from '../../lib/errors.js'
-import type {TrailVerification} from '../../lib/state/types.js'
+import type {RecordVerification, TrailVerification} from '../../lib/state/types.js'
 
-export type AuditVerifyResult = TrailVerification & {state: string}
+/**
+ * `--json`: the trail's fields stay at the top level as before (count, head or firstBadSeq and
+ * reason); `ok` is now false when either chain is broken, `reason` then names the first problem,
+ * and `trail` and `records` carry each verification in full.
+ */
+export type AuditVerifyResult = {
+  ok: boolean
+  count: number
+  head?: {seq: number; hash: string} | null
+  firstBadSeq?: number
+  reason?: string
+  trail: TrailVerification
+  records: RecordVerification
+  state: string
+}
 
 export default class AuditVerify extends BaseCommand<typeof AuditVerify> {
-  static override description = `Verify the audit trail's hash chain: every decision (gate verdicts, approvals, incidents, rollbacks, phase changes) carries the hash of the record before it.
-Exit 0 when the chain is intact, 1 when a record was edited, removed or re-linked (the first bad record is named).`
+  static override description = `Verify cutover's state file: the audit trail's hash chain (every decision carries the hash of the record before it) and the per-row chain over every record a gate or the report reads (phase, validation runs, samples, evaluations, approvals, incidents, feedback, baselines, rollbacks, maintenance windows, operations and journal).
+Exit 0 when both are intact, 1 when a record was edited, inserted outside cutover, removed or re-linked (the first bad record is named: trail seq, or table and row).`
 
   static override examples = ['<%= config.bin %> audit verify', '<%= config.bin %> audit verify --json']
 
   async run(): Promise<AuditVerifyResult> {
     const state = await this.state()
-    const result = state.verifyTrail()
-    if (result.ok) {
-      this.log(`audit trail intact: ${result.count} record(s)${result.head ? `, head #${result.head.seq} ${result.head.hash.slice(0, 16)}` : ''} (${state.file})`)
-      if (result.head) this.log('Keep the head hash elsewhere (ticket, chat) to also detect a truncated tail later.')
+    const {ok, trail, records} = state.verify()
+    if (trail.ok) {
+      this.log(`audit trail intact: ${trail.count} record(s)${trail.head ? `, head #${trail.head.seq} ${trail.head.hash.slice(0, 16)}` : ''} (${state.file})`)
     } else {
-      this.log(`audit trail BROKEN at record #${result.firstBadSeq}: ${result.reason} (${state.file})`)
-      this.log(`Records from #${result.firstBadSeq} on cannot be trusted; restore the state file from a backup and compare, or investigate who changed ${state.file}.`)
-      this.setExitCode(ExitCode.Fail)
+      this.log(`audit trail BROKEN at record #${trail.firstBadSeq}: ${trail.reason} (${state.file})`)
+      this.log(`Records from #${trail.firstBadSeq} on cannot be trusted; restore the state file from a backup and compare, or investigate who changed ${state.file}.`)
     }
-    return {...result, state: state.file}
+    if (records.ok) {
+      const sealed = records.sealed > 0 ? ` (${records.sealed} sealed when the row chain was added)` : ''
+      this.log(`records intact: ${records.rows} row(s) in ${Object.values(records.tables).filter((n) => n > 0).length} table(s), ${records.entries} chain entr${records.entries === 1 ? 'y' : 'ies'}${sealed}${records.head ? `, head #${records.head.seq} ${records.head.hash.slice(0, 16)}` : ''}`)
+    } else {
+      const first = records.firstBad!
+      this.log(`records TAMPERED: ${first.reason} (${state.file})`)
+      for (const issue of records.issues.slice(1, 10)) this.log(`  also: ${issue.reason}`)
+      if (records.issueCount > 10) this.log(`  ... ${records.issueCount - 10} more (--json lists up to ${records.issues.length})`)
+      this.log(`A gate or report reading these records cannot be trusted; restore the state file from a backup and compare, or investigate who changed ${state.file}.`)
+    }
+    if (ok && ((trail.ok && trail.head) || records.head)) this.log('Keep both head hashes elsewhere (ticket, chat) to also detect a truncated tail later.')
+    if (!ok) this.setExitCode(ExitCode.Fail)
+    const reason = trail.ok ? records.firstBad?.reason : trail.reason
+    return {...trail, ok, ...(reason === undefined ? {} : {reason}), trail, records, state: state.file}
   }
 }

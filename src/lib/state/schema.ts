@@ -172,6 +172,28 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX maintenance_by_start ON maintenance_windows (started_at);
   CREATE TRIGGER maintenance_no_delete BEFORE DELETE ON maintenance_windows BEGIN SELECT RAISE(ABORT, 'maintenance windows are append-only'); END;
   `,
+  // 3: per-row hash chain over every record a gate, the report or a resumed operation reads (see row-chain.ts).
+  // The store seals the rows already present in the same transaction (op 'seal'), so an old file verifies.
+  `
+  CREATE TABLE row_chain (
+    seq INTEGER PRIMARY KEY,
+    table_name TEXT NOT NULL,
+    row_key TEXT NOT NULL,
+    op TEXT NOT NULL CHECK (op IN ('insert', 'update', 'seal')),
+    row_hash TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+  );
+  CREATE TRIGGER row_chain_no_update BEFORE UPDATE ON row_chain BEGIN SELECT RAISE(ABORT, 'the row chain is append-only'); END;
+  CREATE TRIGGER row_chain_no_delete BEFORE DELETE ON row_chain BEGIN SELECT RAISE(ABORT, 'the row chain is append-only'); END;
+  `,
 ]
+
+/**
+ * The schema version that added row_chain: migrating to it seals every existing row of a chained
+ * table. A later migration that adds or changes columns of a chained table changes its rows'
+ * canonical content, so it must re-seal those rows in its own transaction (RowChain.seal).
+ */
+export const ROW_CHAIN_VERSION = 3
 
 export const SCHEMA_VERSION = MIGRATIONS.length

@@ -8,7 +8,8 @@ import {ConfigError, CutoverError, ExitCode} from '../errors.js'
 import {canonicalJson, hashJson, sha256Hex} from '../util/hash.js'
 import {isPidAlive} from '../util/process.js'
 import {redactValue} from '../util/redact.js'
-import {MIGRATIONS, SCHEMA_VERSION} from './schema.js'
+import {type ChainedTable, RowChain} from './row-chain.js'
+import {MIGRATIONS, ROW_CHAIN_VERSION, SCHEMA_VERSION} from './schema.js'
 import {
   type ApprovalRecord,
   type BaselineRecord,
@@ -29,9 +30,12 @@ import {
   type PhaseState,
   type RollbackRecord,
   type RunRecord,
+  type RecordVerification,
+  type RowChainOp,
   type SampleRecord,
   type Sentiment,
   SENTIMENTS,
+  type StateVerification,
   type StepState,
   type TrailRecord,
   type TrailVerification,
@@ -146,6 +150,7 @@ export class StateStore {
   readonly file: string
   readonly actor: string
   private readonly db: Database.Database
+  private readonly chain: RowChain
   private readonly now: () => Date
   private readonly heldLocks = new Map<string, () => void>()
   /** See StateStoreOptions.maintenanceCapMs. */
@@ -154,6 +159,7 @@ export class StateStore {
   private constructor(file: string, db: Database.Database, opts: StateStoreOptions) {
     this.file = file
     this.db = db
+    this.chain = new RowChain(db)
     this.actor = opts.actor ?? defaultActor()
     this.now = opts.now ?? (() => new Date())
     const cap = opts.maintenanceCapMs ?? maintenanceCapFromEnv()
@@ -214,10 +220,25 @@ export class StateStore {
     }
     for (let version = current; version < SCHEMA_VERSION; version++) {
       this.db.transaction(() => {
+        // Another process may have applied it while this one waited for the write lock.
+        if (this.schemaVersion !== version) return
         this.db.exec(MIGRATIONS[version] as string)
+        if (version + 1 === ROW_CHAIN_VERSION) this.sealAtMigration()
         this.db.pragma(`user_version = ${version + 1}`)
       }).immediate()
     }
+  }
+
+  /** Rows written before the row chain existed are sealed as they are, and the seal goes into the trail. */
+  private sealAtMigration(): void {
+    const tables = this.chain.seal()
+    const rows = Object.values(tables).reduce((a, b) => a + b, 0)
+    if (rows > 0) this.appendTrailInTx('state.sealed', {schema_version: ROW_CHAIN_VERSION, rows, tables, row_chain_head: this.chain.head()}, 'cutover')
+  }
+
+  /** Chain a row this transaction just inserted or updated (every write path of a chained table calls it; addSamples hands the returned row to chain.recordReturned). */
+  private chained(table: ChainedTable, key: string | number, op: Exclude<RowChainOp, 'seal'>): void {
+    this.chain.record(table, key, op)
   }
 
   private iso(): string {
@@ -244,6 +265,7 @@ export class StateStore {
       this.db
         .prepare('INSERT INTO phase_state (id, phase, since, reason, actor) VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET phase = excluded.phase, since = excluded.since, reason = excluded.reason, actor = excluded.actor')
         .run(state.phase, state.since, state.reason, state.actor)
+      this.chained('phase_state', 1, previous ? 'update' : 'insert')
       this.appendTrailInTx('phase.set', {from: previous?.phase ?? null, to: phase, reason: state.reason}, state.actor)
       return state
     })
@@ -255,6 +277,7 @@ export class StateStore {
     const id = randomUUID()
     this.tx(() => {
       this.db.prepare('INSERT INTO runs (id, kind, phase, started_at, actor) VALUES (?, ?, ?, ?, ?)').run(id, input.kind, input.phase ?? null, this.iso(), this.actor)
+      this.chained('runs', id, 'insert')
     })
     return id
   }
@@ -263,6 +286,7 @@ export class StateStore {
     return this.tx(() => {
       const info = this.db.prepare('UPDATE runs SET finished_at = ?, outcome = ?, results = ? WHERE id = ? AND finished_at IS NULL').run(this.iso(), input.outcome, json(input.results), id)
       if (info.changes === 0) throw new StateConflictError(`validation run ${id} does not exist or is already finished`)
+      this.chained('runs', id, 'update')
       return this.getRun<R>(id)!
     })
   }
@@ -275,6 +299,7 @@ export class StateStore {
       this.db
         .prepare('INSERT INTO runs (id, kind, phase, started_at, finished_at, outcome, results, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
         .run(id, input.kind, input.phase ?? null, input.startedAt ?? finishedAt, finishedAt, input.outcome, json(input.results), this.actor)
+      this.chained('runs', id, 'insert')
       return this.getRun<R>(id)!
     })
   }
@@ -321,13 +346,17 @@ export class StateStore {
 
   /** Insert samples in one transaction; returns how many were new. */
   addSamples(samples: {source: string; ts: number | Date; metrics: Record<string, unknown>}[]): number {
-    const insert = this.db.prepare('INSERT INTO samples (ts, source, metrics) VALUES (?, ?, ?) ON CONFLICT (source, ts) DO NOTHING')
+    // RETURNING * hands the row as stored to the chain without reading it again (the hottest write path).
+    const insert = this.db.prepare('INSERT INTO samples (ts, source, metrics) VALUES (?, ?, ?) ON CONFLICT (source, ts) DO NOTHING RETURNING *')
     return this.tx(() => {
       let inserted = 0
       for (const s of samples) {
         const ts = s.ts instanceof Date ? s.ts.getTime() : s.ts
         if (!Number.isFinite(ts)) throw new StateConflictError(`sample timestamp must be epoch milliseconds, got ${String(s.ts)}`)
-        inserted += insert.run(Math.round(ts), s.source, json(s.metrics)).changes
+        const row = insert.get(Math.round(ts), s.source, json(s.metrics)) as Row | undefined
+        if (!row) continue
+        this.chain.recordReturned('samples', row, 'insert')
+        inserted++
       }
       return inserted
     })
@@ -362,6 +391,7 @@ export class StateStore {
       this.db
         .prepare('INSERT INTO evaluations (id, ts, from_phase, to_phase, verdict, inputs, evidence_hash, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
         .run(id, ts, input.from, input.to, input.verdict, JSON.stringify(inputs ?? null), evidenceHash, this.actor)
+      this.chained('evaluations', id, 'insert')
       this.appendTrailInTx('gate.evaluation', {evaluation_id: id, from: input.from, to: input.to, verdict: input.verdict, evidence_hash: evidenceHash})
       return {id, ts, from: input.from, to: input.to, verdict: input.verdict, inputs, evidenceHash, actor: this.actor}
     })
@@ -408,6 +438,7 @@ export class StateStore {
         .prepare('INSERT INTO approvals (ts, phase, approved_by, reason, evaluation_id, evaluation_hash) VALUES (?, ?, ?, ?, ?, ?)')
         .run(ts, input.phase, input.by, input.reason ?? null, input.evaluationId ?? null, evaluationHash)
       const id = Number(info.lastInsertRowid)
+      this.chained('approvals', id, 'insert')
       this.appendTrailInTx('approval', {approval_id: id, phase: input.phase, by: input.by, reason: input.reason ?? null, evaluation_id: input.evaluationId ?? null, evaluation_hash: evaluationHash})
       return {id, ts, phase: input.phase, by: input.by, reason: input.reason ?? null, evaluationId: input.evaluationId ?? null, evaluationHash}
     })
@@ -447,6 +478,7 @@ export class StateStore {
       const author = input.by ?? this.actor
       const info = this.db.prepare('INSERT INTO incidents (ts, severity, title, detail, author) VALUES (?, ?, ?, ?, ?)').run(this.iso(), input.severity, input.title, input.detail ?? null, author)
       const id = Number(info.lastInsertRowid)
+      this.chained('incidents', id, 'insert')
       this.appendTrailInTx('incident.add', {incident_id: id, severity: input.severity, title: input.title}, author)
       return this.getIncident(id)!
     })
@@ -459,6 +491,7 @@ export class StateStore {
       if (incident.resolvedAt) throw new StateConflictError(`incident ${id} was already resolved at ${incident.resolvedAt} by ${incident.resolvedBy}`, [], 'INCIDENT_ALREADY_RESOLVED')
       const by = input.by ?? this.actor
       this.db.prepare('UPDATE incidents SET resolved_at = ?, resolved_by = ?, resolution = ? WHERE id = ?').run(this.iso(), by, input.resolution ?? null, id)
+      this.chained('incidents', id, 'update')
       this.appendTrailInTx('incident.resolve', {incident_id: id, resolution: input.resolution ?? null}, by)
       return this.getIncident(id)!
     })
@@ -492,6 +525,7 @@ export class StateStore {
       const ts = this.iso()
       const info = this.db.prepare('INSERT INTO feedback (ts, user_id, sentiment, comment, author) VALUES (?, ?, ?, ?, ?)').run(ts, input.user, input.sentiment, input.comment ?? null, author)
       const id = Number(info.lastInsertRowid)
+      this.chained('feedback', id, 'insert')
       this.appendTrailInTx('feedback.add', {feedback_id: id, user: input.user, sentiment: input.sentiment}, author)
       return {id, ts, user: input.user, sentiment: input.sentiment, comment: input.comment ?? null, author}
     })
@@ -524,6 +558,7 @@ export class StateStore {
         .prepare('INSERT INTO baselines (pinned_at, phase, window_start, window_end, sample_count, metrics, actor) VALUES (?, ?, ?, ?, ?, ?, ?)')
         .run(pinnedAt, input.phase, input.windowStart ?? null, input.windowEnd ?? null, input.sampleCount ?? null, JSON.stringify(input.metrics), this.actor)
       const id = Number(info.lastInsertRowid)
+      this.chained('baselines', id, 'insert')
       this.appendTrailInTx('baseline.pin', {baseline_id: id, phase: input.phase, metrics: input.metrics, sample_count: input.sampleCount ?? null})
       return {id, pinnedAt, phase: input.phase, windowStart: input.windowStart ?? null, windowEnd: input.windowEnd ?? null, sampleCount: input.sampleCount ?? null, metrics: {...input.metrics}, actor: this.actor}
     })
@@ -566,8 +601,9 @@ export class StateStore {
       const id = randomUUID()
       const ts = this.iso()
       this.db.prepare('INSERT INTO operations (id, kind, params, state, started_at, actor) VALUES (?, ?, ?, \'running\', ?, ?)').run(id, input.kind, json(input.params), ts, this.actor)
+      this.chained('operations', id, 'insert')
       const insert = this.db.prepare('INSERT INTO journal (operation_id, step_index, name, state, planned_at) VALUES (?, ?, ?, \'planned\', ?)')
-      input.steps.forEach((name, index) => insert.run(id, index, name, ts))
+      input.steps.forEach((name, index) => this.chained('journal', Number(insert.run(id, index, name, ts).lastInsertRowid), 'insert'))
       this.appendTrailInTx('operation.begin', {operation_id: id, kind: input.kind, params: redactValue(input.params), steps: input.steps})
       return this.pendingOperationById<P>(id)!
     })
@@ -581,14 +617,16 @@ export class StateStore {
       const ts = this.iso()
       if (!step) {
         if (!name) throw new StateConflictError(`step ${index} of operation ${operationId} was not planned; give its name to append it`)
-        this.db
+        const info = this.db
           .prepare('INSERT INTO journal (operation_id, step_index, name, state, planned_at, started_at, detail) VALUES (?, ?, ?, \'running\', ?, ?, ?)')
           .run(operationId, index, name, ts, ts, detail === undefined ? null : json(detail))
+        this.chained('journal', Number(info.lastInsertRowid), 'insert')
       } else {
         if (step.state === 'done') throw new StateConflictError(`step ${index} "${step.name}" of operation ${operationId} is already done; it must not run twice`)
         this.db
           .prepare('UPDATE journal SET state = \'running\', started_at = ?, finished_at = NULL, detail = COALESCE(?, detail) WHERE operation_id = ? AND step_index = ?')
           .run(ts, detail === undefined ? null : json(detail), operationId, index)
+        this.chained('journal', this.journalRowId(operationId, index), 'update')
       }
       const current = this.getStep(operationId, index)!
       this.appendTrailInTx('step.begin', {operation_id: operationId, kind: op.kind, step: index, name: current.name, retry: step?.state === 'running' || step?.state === 'failed'})
@@ -606,6 +644,7 @@ export class StateStore {
       this.db
         .prepare('UPDATE journal SET state = ?, finished_at = ?, detail = COALESCE(?, detail) WHERE operation_id = ? AND step_index = ?')
         .run(state, this.iso(), detail === undefined ? null : json(detail), operationId, index)
+      this.chained('journal', this.journalRowId(operationId, index), 'update')
       this.appendTrailInTx('step.' + state, {operation_id: operationId, kind: op.kind, step: index, name: step.name, detail: detail === undefined ? null : redactValue(detail)})
       return this.getStep(operationId, index)!
     })
@@ -615,6 +654,7 @@ export class StateStore {
     return this.tx(() => {
       const op = this.requireRunningOperation(operationId)
       this.db.prepare('UPDATE operations SET state = ?, finished_at = ?, detail = ? WHERE id = ?').run(state, this.iso(), detail === undefined ? null : json(detail), operationId)
+      this.chained('operations', operationId, 'update')
       this.appendTrailInTx('operation.' + state, {operation_id: operationId, kind: op.kind, detail: detail === undefined ? null : redactValue(detail)})
       return this.getOperation(operationId)!
     })
@@ -640,6 +680,10 @@ export class StateStore {
 
   operationSteps(operationId: string): JournalStep[] {
     return (this.db.prepare('SELECT * FROM journal WHERE operation_id = ? ORDER BY step_index').all(operationId) as Row[]).map((row) => toStep(row))
+  }
+
+  private journalRowId(operationId: string, index: number): number {
+    return Number((this.db.prepare('SELECT id FROM journal WHERE operation_id = ? AND step_index = ?').get(operationId, index) as Row).id)
   }
 
   private getStep(operationId: string, index: number): JournalStep | null {
@@ -675,6 +719,7 @@ export class StateStore {
         .prepare('INSERT INTO rollbacks (ts, kind, outcome, timings, objective_ms, total_ms, within_objective, operation_id, detail, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
         .run(ts, input.kind, input.outcome, JSON.stringify(input.timings), objectiveMs, Math.round(totalMs), withinObjective ? 1 : 0, input.operationId ?? null, input.detail === undefined ? null : json(input.detail), this.actor)
       const id = Number(info.lastInsertRowid)
+      this.chained('rollbacks', id, 'insert')
       this.appendTrailInTx('rollback', {rollback_id: id, kind: input.kind, outcome: input.outcome, total_ms: Math.round(totalMs), objective_ms: objectiveMs, within_objective: withinObjective, timings: input.timings})
       return this.latestRollback(input.kind)!
     })
@@ -720,6 +765,7 @@ export class StateStore {
         .prepare('INSERT INTO maintenance_windows (started_at, reason, kind, planned, operation_id, actor, detail) VALUES (?, ?, ?, ?, ?, ?, ?)')
         .run(startedAt, input.reason, input.kind, planned ? 1 : 0, input.operationId ?? null, this.actor, input.detail === undefined ? null : json(input.detail))
       const id = Number(info.lastInsertRowid)
+      this.chained('maintenance_windows', id, 'insert')
       this.appendTrailInTx('maintenance.begin', {window_id: id, kind: input.kind, planned, reason: input.reason, operation_id: input.operationId ?? null})
       return this.getMaintenance(id)!
     })
@@ -740,6 +786,7 @@ export class StateStore {
       const row = this.db.prepare('SELECT detail FROM maintenance_windows WHERE id = ?').get(id) as Row
       const detail = {...(parse<Record<string, unknown> | null>(row.detail) ?? {}), ...(input.outcome ? {outcome: input.outcome} : {}), ...(input.detail === undefined ? {} : {end: input.detail}), grace_ms: Math.round(grace)}
       this.db.prepare('UPDATE maintenance_windows SET ended_at = ?, detail = ? WHERE id = ?').run(endedAt, json(detail), id)
+      this.chained('maintenance_windows', id, 'update')
       this.appendTrailInTx('maintenance.end', {window_id: id, kind: current.kind, operation_id: current.operationId, ended_at: endedAt, grace_ms: Math.round(grace), outcome: input.outcome ?? null})
       return this.getMaintenance(id)!
     })
@@ -867,6 +914,24 @@ export class StateStore {
       expectedSeq++
     }
     return {ok: true, count, head: this.trailHead()}
+  }
+
+  /**
+   * Recompute the per-row chain: every chained row (phase, runs, samples, evaluations, approvals,
+   * incidents, feedback, baselines, rollbacks, maintenance windows, operations, journal) must match
+   * the latest chain entry for its key; rows without one and entries without a row are named.
+   */
+  verifyRecords(): RecordVerification {
+    return this.db.transaction(() => this.chain.verify())()
+  }
+
+  /** The trail and the row chain, verified in one read snapshot (what `cutover audit verify` runs). */
+  verify(): StateVerification {
+    return this.db.transaction(() => {
+      const trail = this.verifyTrail()
+      const records = this.chain.verify()
+      return {ok: trail.ok && records.ok, trail, records}
+    })()
   }
 
   // ---------------------------------------------------------------- operation lock

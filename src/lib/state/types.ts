@@ -152,6 +152,46 @@ export type TrailVerification =
   | {ok: true; count: number; head: {seq: number; hash: string} | null}
   | {ok: false; count: number; firstBadSeq: number; reason: string}
 
+/** insert / update: written by cutover; seal: a row already present when the row chain was added (migration 3). */
+export type RowChainOp = 'insert' | 'update' | 'seal'
+
+/**
+ * One way a chained record differs from what cutover wrote: `edited` (content changed),
+ * `inserted` (a row with no chain entry: written outside cutover), `deleted` (a chain entry
+ * whose row is gone), `relinked` (a chain entry itself was changed, removed or re-linked;
+ * table is 'row_chain' and rowKey the entry's seq when the entry is gone).
+ */
+export interface RecordIssue {
+  table: string
+  rowKey: string
+  problem: 'edited' | 'inserted' | 'deleted' | 'relinked'
+  /** The chain entry involved (null for a row inserted outside cutover). */
+  seq: number | null
+  reason: string
+}
+
+export interface RecordVerification {
+  ok: boolean
+  /** Chained rows checked, in all and per table. */
+  rows: number
+  tables: Record<string, number>
+  /** Row chain entries, and how many of them sealed rows present at the migration. */
+  entries: number
+  sealed: number
+  head: {seq: number; hash: string} | null
+  /** All issues are counted; at most 100 are listed, first the one earliest in the chain. */
+  issueCount: number
+  firstBad: RecordIssue | null
+  issues: RecordIssue[]
+}
+
+/** The trail's chain and the per-row chain, read in one snapshot. */
+export interface StateVerification {
+  ok: boolean
+  trail: TrailVerification
+  records: RecordVerification
+}
+
 export interface OperationLockHolder {
   name: string
   pid: number

@@ -1,4 +1,4 @@
-import {createHash} from 'node:crypto'
+import {hash} from 'node:crypto'
 
 /**
  * Canonical JSON: object keys sorted, no whitespace, `undefined` members dropped.
@@ -24,8 +24,9 @@ function normalise(value: unknown): unknown {
   return out
 }
 
+/** One-shot crypto.hash: about twice as fast as createHash for the short inputs hashed per written row. */
 export function sha256Hex(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex')
+  return hash('sha256', data, 'hex')
 }
 
 /** sha256 of the canonical JSON of a value. */

@@ -195,6 +195,7 @@ describe('cutover gonogo / approve / incident / feedback / audit verify (records
       expect(s.listTrail({kind: 'gate.evaluation'})).to.have.length(6)
       expect(s.listTrail({kind: 'approval'})).to.have.length(1)
       expect(s.verifyTrail().ok).to.equal(true)
+      expect(s.verifyRecords()).to.deep.include({ok: true, issueCount: 0})
     })
   })
 
@@ -231,5 +232,42 @@ describe('cutover gonogo / approve / incident / feedback / audit verify (records
     expect(doc).to.include({ok: false, firstBadSeq: target.seq})
     const human = await run(['audit', 'verify'])
     expect(human.stdout).to.contain(`BROKEN at record #${target.seq}`).and.contain('changed after it was written')
+  })
+
+  it('audit verify: a record edited behind cutover (incident severity) or forged (an approval) exits 1 naming table and row', async () => {
+    const added = await run<IncidentRecord>(['incident', 'add', '--severity', 'critical', '--title', 'streams-drop', '--json'])
+    expect(added.code).to.equal(0)
+    const incident = JSON.parse(added.stdout) as IncidentRecord
+    const ok = await run<AuditVerifyResult>(['audit', 'verify', '--json'])
+    expect(ok.code).to.equal(0)
+    const intact = JSON.parse(ok.stdout) as AuditVerifyResult
+    expect(intact).to.deep.include({ok: true})
+    expect(intact.records).to.deep.include({ok: true, issueCount: 0, firstBad: null})
+    expect(intact.records.tables.incidents).to.equal(1)
+
+    // The trail is left alone: only the incidents row changes, so a gate would stop counting it.
+    let db = new Database(stateFile)
+    db.prepare("UPDATE incidents SET severity = 'minor' WHERE id = ?").run(incident.id)
+    db.close()
+    const edited = await run<AuditVerifyResult>(['audit', 'verify', '--json'])
+    expect(edited.code).to.equal(1)
+    const doc = JSON.parse(edited.stdout) as AuditVerifyResult
+    expect(doc.ok).to.equal(false)
+    expect(doc.trail.ok).to.equal(true)
+    expect(doc.count).to.equal(doc.trail.count)
+    expect(doc.records.issues.map((i) => [i.table, i.rowKey, i.problem])).to.deep.equal([['incidents', String(incident.id), 'edited']])
+    expect(doc.reason).to.equal(doc.records.firstBad?.reason)
+    const human = await run(['audit', 'verify'])
+    expect(human.code).to.equal(1)
+    expect(human.stdout).to.contain('audit trail intact').and.contain(`records TAMPERED: incidents row ${incident.id} edited (changed after it was written`)
+
+    db = new Database(stateFile)
+    db.prepare("UPDATE incidents SET severity = 'critical' WHERE id = ?").run(incident.id)
+    db.prepare("INSERT INTO approvals (ts, phase, approved_by, reason) VALUES ('2026-01-01T00:00:00.000Z', 1, 'cto', 'lgtm')").run()
+    const forgedId = (db.prepare('SELECT max(id) AS id FROM approvals').get() as {id: number}).id
+    db.close()
+    const forged = await run<AuditVerifyResult>(['audit', 'verify', '--json'])
+    expect(forged.code).to.equal(1)
+    expect((JSON.parse(forged.stdout) as AuditVerifyResult).records.issues.map((i) => [i.table, i.rowKey, i.problem])).to.deep.equal([['approvals', String(forgedId), 'inserted']])
   })
 })
