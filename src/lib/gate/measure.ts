@@ -98,7 +98,7 @@ async function measureGateway(ctx: MeasureContext, spec: MeasureSpec, now: Date,
     const trusted = extras.minSamples === undefined ? null : maxTrustedIntervalMs(window.ms, extras.minSamples)
     const untrusted =
       trusted !== null && intervalMs !== undefined && intervalMs > trusted
-        ? `the monitor declares a sampling interval of ${formatDuration(intervalMs)}, longer than the ${formatDuration(trusted)} the evidence rule allows (window ${formatDuration(window.ms)} / min_samples ${extras.minSamples}): gaps shorter than two intervals would go unseen; run cutover monitor --interval ${formatDuration(Math.max(1000, Math.floor(trusted / 1000) * 1000))} or less`
+        ? `the monitor declares a sampling interval of ${formatDuration(intervalMs)}, longer than the ${formatDuration(Math.max(1000, Math.floor(trusted / 1000) * 1000))} the evidence rule allows (window ${formatDuration(window.ms)} / min_samples ${extras.minSamples}): gaps shorter than two intervals would go unseen; sample at least that often (cutover monitor --interval)`
         : undefined
     return {...m, ...(untrusted ? {untrusted} : {}), detail: {...m.detail, source: 'cutover monitor health samples', declared_interval_ms: intervalMs ?? null, max_trusted_interval_ms: trusted, ...(windows.length > 0 ? {maintenance_windows: windows} : {})}}
   }
