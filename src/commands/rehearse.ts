@@ -88,6 +88,8 @@ Exit codes: 0 the rehearsal ended as the scenario expects, 1 a step deviated (th
     for (const rt of r.recoveryTimes) {
       this.log(`  recovery  ${rt.kind.padEnd(17)} ${(rt.totalMs / 1000).toFixed(2)} s${rt.objectiveMs === null ? '' : ` (objective ${(rt.objectiveMs / 1000).toFixed(0)} s: ${rt.withinObjective ? 'met' : 'MISSED'})`}`)
     }
+    // Named, never hidden: evidence minimums the compressed windows could not hold.
+    for (const w of r.compression.waivedEvidence) this.log(`  evidence  waived            ${w.at}: min_samples ${w.plannedMinSamples} -> ${w.rehearsalMinSamples} (${w.waiver})`)
     this.log(`  traffic   ${r.traffic.sent} requests (${r.traffic.streamed} streamed), ${r.traffic.ok} ok, ${r.traffic.failed} failed, models: ${Object.keys(r.traffic.byModel).join(', ')}`)
     this.log('')
     if (r.report) this.log(`Report: ${r.report}`)

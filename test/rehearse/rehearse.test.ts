@@ -53,6 +53,20 @@ describe('rehearse: time compression of the seed playbook (in memory)', () => {
     expect(source.gates.find((g) => g.from === 1)!.criteria.find((c) => c.id === 'gateway-uptime')?.window).to.equal('2d')
     expect(() => compressPlaybook(source, 0.5)).to.throw(/at least 1/)
   })
+
+  it('lowers the evidence minimums a compressed window cannot hold, and names each one (#11.5)', async () => {
+    const source = await loadPlaybook(defaultPlaybookPath())
+    const {playbook, waivedEvidence} = compressPlaybook(source, 21_600)
+    expect(waivedEvidence.map((w) => [w.at, w.plannedMinSamples, w.rehearsalMinSamples])).to.deep.equal([
+      ['gates[phase-1-to-2].criteria[gateway-uptime]', 1000, 30],
+      ['gates[phase-2-to-3].criteria[gateway-uptime-4d]', 1000, 30],
+    ])
+    const uptime = playbook.gates.find((g) => g.from === 1)!.criteria.find((c) => c.id === 'gateway-uptime')!
+    expect(uptime).to.include({min_samples: 30, evidence_waiver: "rehearsal: the compressed 8s window cannot hold the plan's 1000 samples; 30 accepted"})
+    // Window 'phase' criteria (feedback from 5 distinct users) keep the plan's minimum.
+    expect(playbook.gates.find((g) => g.from === 2)!.criteria.find((c) => c.id === 'user-feedback-positive')).to.include({min_samples: 5})
+    expect(source.gates.find((g) => g.from === 1)!.criteria.find((c) => c.id === 'gateway-uptime')).to.include({min_samples: 1000}).and.not.have.property('evidence_waiver')
+  })
 })
 
 describe('e2e: cutover rehearse (bin/run.js; sandbox repo, mock provider, daemon, SDK traffic)', function () {
@@ -73,6 +87,8 @@ describe('e2e: cutover rehearse (bin/run.js; sandbox repo, mock provider, daemon
     if (result.report) reports.push(result.report)
     expect(exitCode, result.message).to.equal(0)
     expect(result).to.include({scenario: 'happy', ok: true, finalPhase: 3, deviation: null})
+    // The evidence minimums the compressed windows could not hold are in the result, not hidden (#11.5).
+    expect(result.compression.waivedEvidence.map((w) => w.at)).to.deep.equal(['gates[phase-1-to-2].criteria[gateway-uptime]', 'gates[phase-2-to-3].criteria[gateway-uptime-4d]'])
     expect(result.steps.filter((s) => s.outcome !== 'done').map((s) => `${s.id}: ${s.detail}`)).to.deep.equal([])
     // Gate 1 -> 2: awaiting approval, approved as "rehearsal", then GO (and GO again inside the advance).
     expect(decisions(result, 'gate', 'gonogo-1').map((d) => d.decision)).to.deep.equal(['AWAITING_APPROVAL'])

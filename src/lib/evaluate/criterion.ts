@@ -11,6 +11,7 @@
  * An unfinished window is inconclusive even when the value already looks bad: a gate that
  * decides on part of its window is what Argo's "terminated early = success" gets wrong.
  */
+import {describeResolutionRule} from './evidence.js'
 import {checkDuration} from '../util/duration.js'
 import {fleetFailurePercent} from './stats.js'
 import type {Baseline, CriterionOutcome, CriterionSpec, HostSample, Measurement, Operator, Outcome} from './types.js'
@@ -134,8 +135,10 @@ export function evaluateCriterion(spec: CriterionSpec, measurement: Measurement,
   }
   const minSamples = isFleet ? 0 : (spec.min_samples ?? 1)
   if (samples < minSamples) {
-    return done('inconclusive', `${what}: ${samples} sample(s), at least ${minSamples} needed${current}`)
+    const rule = describeResolutionRule(spec)
+    return done('inconclusive', `${what}: ${samples} sample(s), at least ${minSamples} needed${rule ? ` (evidence rule: ${rule})` : ''}${current}`)
   }
+  if (measurement.untrusted !== undefined) return done('inconclusive', `${what}: ${measurement.untrusted}${current}`)
   if (value === null) return done('inconclusive', `${what}: no data in the window (${samples} sample(s))`)
 
   let effectiveThreshold = spec.threshold

@@ -77,6 +77,8 @@ export interface Measurement {
   hosts?: HostSample[]
   /** Set when the source could not answer; the criterion is then 'error', never pass or fail. */
   error?: string
+  /** Set when the evidence cannot support a verdict (e.g. a sampling interval too long to see gaps): inconclusive, with this reason. */
+  untrusted?: string
   /** Free-form evidence (query, raw counts). Not part of the evidence hash. */
   detail?: Record<string, unknown>
 }

@@ -27,6 +27,7 @@ import type {Target} from '../target/target.js'
 import {type AnchorState, baselineKey, findGate, resolveWindow, type ResolvedWindow, toCriterionSpec} from './criteria.js'
 import {measure, type MeasureContext} from './measure.js'
 import {recordsInputFromState} from './records.js'
+import {describeResolutionRule} from '../evaluate/evidence.js'
 import {anchorWindow, applyAnchor, phaseEntryOf, phaseTimingRows} from './timing.js'
 
 export interface GonogoOptions {
@@ -71,6 +72,10 @@ export interface CriterionReport {
   approval?: boolean
   /** Set for phase-anchored windows and the phase's timing rows: how much of the phase has passed. */
   anchor?: AnchorState
+  /** The minimum-evidence rule this criterion must meet, in words (null: none applies). */
+  evidenceRule?: string | null
+  /** Set when the playbook waives that rule: why (shown with the verdict). */
+  evidenceWaiver?: string
   hosts?: HostSample[]
   failingHosts?: string[]
   error?: string
@@ -224,6 +229,8 @@ function report(criterion: Criterion, window: ResolvedWindow, o: CriterionOutcom
     outcome: o.outcome,
     reason: phaseWording(o.reason, window),
     ...(window.anchor ? {anchor: window.anchor} : {}),
+    evidenceRule: describeResolutionRule(criterion),
+    ...(criterion.evidence_waiver === undefined ? {} : {evidenceWaiver: criterion.evidence_waiver}),
     ...(o.hosts ? {hosts: o.hosts, failingHosts: o.failingHosts ?? []} : {}),
     ...(o.measurement.error === undefined ? {} : {error: o.measurement.error}),
     ...(o.measurement.detail || window.note ? {detail: {...o.measurement.detail, ...(window.note ? {window_note: window.note} : {})}} : {}),
@@ -319,7 +326,7 @@ export async function runGonogo(opts: GonogoOptions): Promise<GonogoResult> {
       const m =
         criterion.relative_to_baseline?.max_decrease_pct !== undefined
           ? errorMeasurement(spec, now, 'relative_to_baseline.max_decrease_pct is not supported in gate criteria (only max_increase_pct); use a rollback trigger with bands for drops')
-          : await measure(ctx, spec, now, {...(criterion.params ? {params: criterion.params} : {}), ...(criterion.host_label ? {hostLabel: criterion.host_label} : {})})
+          : await measure(ctx, spec, now, {...(criterion.params ? {params: criterion.params} : {}), ...(criterion.host_label ? {hostLabel: criterion.host_label} : {}), ...(criterion.evidence_waiver === undefined ? {minSamples: criterion.min_samples} : {})})
       return applyAnchor(evaluateCriterion(spec, m, baseline), windows.get(criterion.id)!, gate)
     }),
   )

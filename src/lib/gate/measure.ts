@@ -6,7 +6,8 @@
  *   records     the state store (incidents, feedback, approvals, rollbacks, validation runs)
  * A source that cannot answer gives a Measurement with `error`, never an exception.
  */
-import {parseDuration} from '../util/duration.js'
+import {formatDuration, parseDuration} from '../util/duration.js'
+import {maxTrustedIntervalMs} from '../evaluate/evidence.js'
 import type {ExcludedSpan, HealthSample} from '../evaluate/stats.js'
 import type {Measurement, MeasureSpec} from '../evaluate/types.js'
 import {GatewaySource} from '../sources/gateway.js'
@@ -37,6 +38,8 @@ export interface MeasureContext {
 export interface MeasureExtras {
   params?: Record<string, unknown>
   hostLabel?: string
+  /** The criterion's min_samples: sets the longest sampling interval its uptime evidence may declare. */
+  minSamples?: number
 }
 
 /**
@@ -75,7 +78,7 @@ export async function measure(ctx: MeasureContext, spec: MeasureSpec, now: Date,
     case 'records':
       return measureRecords(ctx.state, ctx.records, spec, now, extras.params ? {params: extras.params} : {})
     case 'gateway':
-      return measureGateway(ctx, spec, now)
+      return measureGateway(ctx, spec, now, extras)
     case 'prometheus':
       return measurePrometheus(ctx, spec, now, extras)
     default:
@@ -83,7 +86,7 @@ export async function measure(ctx: MeasureContext, spec: MeasureSpec, now: Date,
   }
 }
 
-async function measureGateway(ctx: MeasureContext, spec: MeasureSpec, now: Date): Promise<Measurement> {
+async function measureGateway(ctx: MeasureContext, spec: MeasureSpec, now: Date, extras: MeasureExtras): Promise<Measurement> {
   if (spec.metric === 'uptime') {
     const window = windowOf(spec, now)
     const {samples, intervalMs} = monitorHealth(ctx.state, window.start.getTime(), window.end.getTime())
@@ -92,7 +95,12 @@ async function measureGateway(ctx: MeasureContext, spec: MeasureSpec, now: Date)
     const source = new GatewaySource('http://127.0.0.1', samples.length > 0 && intervalMs !== undefined ? {monitorSamples: samples, monitorIntervalMs: intervalMs, maintenance: maintenance.spans} : {})
     const m = await source.measure(spec, now)
     const windows = maintenance.windows.map((w) => ({id: w.id, kind: w.kind, reason: w.reason, started_at: w.startedAt, ended_at: w.effectiveEnd, ...(w.unterminated ? {unterminated: true} : {}), ...(w.open ? {open: true} : {})}))
-    return {...m, detail: {...m.detail, source: 'cutover monitor health samples', ...(windows.length > 0 ? {maintenance_windows: windows} : {})}}
+    const trusted = extras.minSamples === undefined ? null : maxTrustedIntervalMs(window.ms, extras.minSamples)
+    const untrusted =
+      trusted !== null && intervalMs !== undefined && intervalMs > trusted
+        ? `the monitor declares a sampling interval of ${formatDuration(intervalMs)}, longer than the ${formatDuration(Math.max(1000, Math.floor(trusted / 1000) * 1000))} the evidence rule allows (window ${formatDuration(window.ms)} / min_samples ${extras.minSamples}): gaps shorter than two intervals would go unseen; sample at least that often (cutover monitor --interval)`
+        : undefined
+    return {...m, ...(untrusted ? {untrusted} : {}), detail: {...m.detail, source: 'cutover monitor health samples', declared_interval_ms: intervalMs ?? null, max_trusted_interval_ms: trusted, ...(windows.length > 0 ? {maintenance_windows: windows} : {})}}
   }
   const base = gatewayBase(ctx.target)
   if (!base.url) return errorMeasurement(spec, now, base.problem ?? 'the gateway URL is unknown', {kind: 'unreachable'})

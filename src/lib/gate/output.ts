@@ -23,6 +23,11 @@ export function gonogoLines(r: GonogoResult): string[] {
     lines.push('')
     for (const c of notes) lines.push(`  ${colorOutcome(c.outcome.toUpperCase(), c.outcome)} ${c.reason}`)
   }
+  const rules = r.criteria.filter((c) => c.evidenceRule)
+  if (rules.length > 0) {
+    lines.push('', 'Evidence rules:')
+    for (const c of rules) lines.push(`  ${c.id}: ${c.evidenceRule}${c.evidenceWaiver ? ` ${chalk.yellow(`WAIVED: ${c.evidenceWaiver}`)}` : ''}`)
+  }
   lines.push('', `${chalk.bold('Verdict:')} ${colorOutcome(r.verdict, r.verdict)} (exit ${r.exitCode})`)
   for (const line of r.summary.split('\n').slice(1)) lines.push(`  ${line}`)
   if (r.reusedEvaluation) lines.push(`  measurements identical to approved evaluation ${r.reusedEvaluation.id} (${r.reusedEvaluation.ts}); its evidence is the basis of this verdict`)

@@ -1,4 +1,5 @@
 /** The playbook's schema: one validator per type in types.ts, plus the cross-field rules. */
+import {describeResolutionRule, resolutionMinSamples} from '../evaluate/evidence.js'
 import {OPERATORS, STATISTICS} from '../evaluate/types.js'
 import {durationMs} from '../util/duration.js'
 import {
@@ -243,9 +244,15 @@ const criterion = obj<Criterion>('a gate criterion', {
   relative_to_baseline: opt(relativeToBaseline),
   requires_approval: opt(bool()),
   anchor: opt(oneOf(['trailing', 'phase_entry'] as const)),
+  evidence_waiver: opt(text()),
   plan_ref: planRef(),
 }, (c, at, ctx) => {
   checkMeasurement(c, at, ctx)
+  // A gate's pass is a claim: its evidence must be able to contradict it (see evaluate/evidence.ts).
+  const needed = resolutionMinSamples(c)
+  if (needed !== null && c.min_samples < needed && c.evidence_waiver === undefined) {
+    ctx.reportAt(child(at, 'min_samples'), `min_samples ${c.min_samples} cannot support "${c.operator} ${c.threshold} %": one sample is ${+(100 / Math.max(1, c.min_samples)).toFixed(3)} %, more than the claim's margin; the evidence rule needs ${describeResolutionRule(c)}, so set min_samples: ${needed} or more (or state why not with evidence_waiver: TEXT, shown with every verdict)`)
+  }
   if (c.anchor === 'phase_entry' && c.window === 'phase') ctx.reportAt(child(at, 'anchor'), 'window "phase" already begins at the phase\'s entry; anchor: phase_entry needs a duration window ("for 4d of the phase")')
   if (c.requires_approval && c.source !== 'records') ctx.reportAt(child(at, 'requires_approval'), 'an approval criterion must use source "records"')
 })

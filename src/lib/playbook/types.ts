@@ -268,6 +268,11 @@ export interface Criterion extends Measurement {
    * so evidence from an earlier phase never counts. Default `trailing`: the last `window`, whatever phase.
    */
   anchor?: WindowAnchor
+  /**
+   * Why the minimum-evidence rule (evaluate/evidence.ts) does not hold this criterion (short test
+   * windows, a compressed rehearsal). Named wherever the criterion's verdict is shown.
+   */
+  evidence_waiver?: string
   plan_ref: string
 }
 

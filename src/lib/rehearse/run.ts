@@ -896,7 +896,7 @@ export class Rehearsal {
       decisions: this.decisions,
       recoveryTimes: this.recoveries,
       traffic: this.traffic?.stats ?? {sent: 0, ok: 0, failed: 0, streamed: 0, waitingMs: 0, byModel: {}, byAgent: {}, errors: {}, lastError: null},
-      compression: {timeScale: this.timeScale, minWindowMs: this.compressed.minWindowMs, monitorIntervalMs: this.monitorIntervalMs, durations: this.compressed.durations},
+      compression: {timeScale: this.timeScale, minWindowMs: this.compressed.minWindowMs, monitorIntervalMs: this.monitorIntervalMs, durations: this.compressed.durations, waivedEvidence: this.compressed.waivedEvidence},
       sandbox: {
         root: this.sandbox?.root ?? null,
         home: this.home,

@@ -16,6 +16,7 @@ import {formatDuration} from '../util/duration.js'
 import {ConfigError} from '../errors.js'
 import {durationMs} from '../util/duration.js'
 import type {Playbook} from '../playbook/types.js'
+import {resolutionMinSamples} from '../evaluate/evidence.js'
 
 /** Plan seconds per rehearsal second: one plan day takes 4 s, the happy path about a minute. */
 export const DEFAULT_TIME_SCALE = 21_600
@@ -32,12 +33,28 @@ export interface ScaledDuration {
   floored: boolean
 }
 
+/** A gate criterion whose minimum evidence the compressed window cannot hold: waived, and named. */
+export interface WaivedEvidence {
+  at: string
+  plannedMinSamples: number
+  rehearsalMinSamples: number
+  waiver: string
+}
+
 export interface CompressedPlaybook {
   playbook: Playbook
   timeScale: number
   minWindowMs: number
   durations: ScaledDuration[]
+  /** Evidence minimums lowered for the compressed windows (each criterion carries evidence_waiver). */
+  waivedEvidence: WaivedEvidence[]
 }
+
+/**
+ * The samples a compressed window is asked to hold instead of the plan's minimum (1000 health
+ * samples in 8 s would need a sample every 8 ms): the monitor samples window / (this + 10).
+ */
+export const REHEARSAL_MIN_SAMPLES = 30
 
 /** Validate --time-scale: a finite number >= 1. */
 export function checkTimeScale(value: number): number {
@@ -75,15 +92,26 @@ export function compressPlaybook(source: Playbook, timeScale: number, opts: {min
       phase.baseline_window.max = scale(`${at}.baseline_window.max`, phase.baseline_window.max)
     }
   }
+  const waivedEvidence: WaivedEvidence[] = []
   for (const gate of playbook.gates) {
-    for (const c of gate.criteria) if (c.window !== 'phase') c.window = scale(`gates[${gate.id}].criteria[${c.id}].window`, c.window)
+    for (const c of gate.criteria) {
+      const at = `gates[${gate.id}].criteria[${c.id}]`
+      if (c.window === 'phase') continue
+      c.window = scale(`${at}.window`, c.window)
+      if (c.min_samples > REHEARSAL_MIN_SAMPLES && resolutionMinSamples(c) !== null) {
+        const waiver = `rehearsal: the compressed ${c.window} window cannot hold the plan's ${c.min_samples} samples; ${REHEARSAL_MIN_SAMPLES} accepted`
+        waivedEvidence.push({at, plannedMinSamples: c.min_samples, rehearsalMinSamples: REHEARSAL_MIN_SAMPLES, waiver})
+        c.min_samples = REHEARSAL_MIN_SAMPLES
+        c.evidence_waiver = waiver
+      }
+    }
   }
   for (const t of playbook.rollback_triggers) if (t.window !== 'phase') t.window = scale(`rollback_triggers[${t.id}].window`, t.window)
   if (playbook.timeline) {
     playbook.timeline.total_duration = scale('timeline.total_duration', playbook.timeline.total_duration)
     for (const week of playbook.timeline.weeks) for (const item of week.items) if (item.duration) item.duration = scale(`timeline.week${week.week}[${item.days}].duration`, item.duration)
   }
-  return {playbook, timeScale, minWindowMs, durations}
+  return {playbook, timeScale, minWindowMs, durations, waivedEvidence}
 }
 
 /** The compressed length of the first gate criterion window of `gateId`/`criterionId`, in ms. */

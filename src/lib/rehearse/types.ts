@@ -1,6 +1,6 @@
 /** The `cutover rehearse --json` contract: one result document per rehearsal. */
 import type {TrafficStats} from './traffic.js'
-import type {ScaledDuration} from './scale.js'
+import type {ScaledDuration, WaivedEvidence} from './scale.js'
 
 export const SCENARIOS = ['happy', 'streaming-outage', 'slow-provider', 'gateway-crash'] as const
 export type ScenarioName = (typeof SCENARIOS)[number]
@@ -59,7 +59,7 @@ export interface RehearsalResult {
   decisions: Decision[]
   recoveryTimes: RecoveryTime[]
   traffic: TrafficStats
-  compression: {timeScale: number; minWindowMs: number; monitorIntervalMs: number; durations: ScaledDuration[]}
+  compression: {timeScale: number; minWindowMs: number; monitorIntervalMs: number; durations: ScaledDuration[]; waivedEvidence: WaivedEvidence[]}
   sandbox: {root: string | null; home: string | null; repo: string | null; targetFile: string | null; state: string | null; kept: boolean}
   report: string | null
   /** Processes the rehearsal started, and any found still running after the cleanup (should be none). */

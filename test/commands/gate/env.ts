@@ -165,7 +165,7 @@ export interface GateFixtureOptions {
 export function writeGatePlaybook(dir: string, o: GateFixtureOptions): string {
   const file = path.join(dir, 'gate-playbook.yaml')
   const gatewayCriteria = (suffix: string, relative = '') => `
-      - {id: error-rate${suffix}, title: Error rate below 5%, source: gateway, metric: error_rate, statistic: ratio, window: ${o.window}, operator: '<', threshold: 5, unit: percent, min_samples: ${o.minSamples}, key: true, plan_ref: 'test: "errors"'}
+      - {id: error-rate${suffix}, title: Error rate below 5%, source: gateway, metric: error_rate, statistic: ratio, window: ${o.window}, operator: '<', threshold: 5, unit: percent, min_samples: ${o.minSamples}, key: true, evidence_waiver: 'test: seconds-long windows', plan_ref: 'test: "errors"'}
       - {id: latency${suffix}, title: Average latency below ${o.latencyMs} ms, source: gateway, metric: latency_ms, statistic: avg, window: ${o.window}, operator: '<', threshold: ${o.latencyMs}, unit: ms, min_samples: ${o.minSamples}, key: true, ${relative}plan_ref: 'test: "latency"'}`
   const yaml = `name: gate-test
 version: "1"
@@ -184,7 +184,7 @@ gates:
     plan_ref: 'test: "gate"'
     criteria:
       - {id: zero-critical-bugs, title: No open critical incident, source: records, metric: open_critical_incidents, statistic: count, window: phase, operator: '==', threshold: 0, unit: count, min_samples: 0, key: true, plan_ref: 'test: "bugs"'}
-      - {id: uptime, title: Uptime above 99.9%, source: gateway, metric: uptime, statistic: ratio, window: ${o.window}, operator: '>', threshold: 99.9, unit: percent, min_samples: ${o.minSamples}, key: true, plan_ref: 'test: "uptime"'}${gatewayCriteria('')}
+      - {id: uptime, title: Uptime above 99.9%, source: gateway, metric: uptime, statistic: ratio, window: ${o.window}, operator: '>', threshold: 99.9, unit: percent, min_samples: ${o.minSamples}, key: true, evidence_waiver: 'test: seconds-long windows', plan_ref: 'test: "uptime"'}${gatewayCriteria('')}
       - {id: traffic, title: At least 2 requests seen, source: gateway, metric: total_requests, statistic: count, window: ${o.window}, operator: '>=', threshold: 2, unit: count, min_samples: 0, key: true, plan_ref: 'test: "traffic"'}
 ${o.approval === false ? '' : `      - {id: team-approval, title: Team approval, source: records, metric: approvals, statistic: count, window: phase, operator: '>=', threshold: 1, unit: count, min_samples: 0, key: true, requires_approval: true, plan_ref: 'test: "approval"'}\n`}  - id: two-to-three
     from: 2

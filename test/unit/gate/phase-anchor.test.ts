@@ -3,6 +3,7 @@ import path from 'node:path'
 
 import {changedCriteria, runGonogo, type StoredGateInputs} from '../../../src/lib/gate/gonogo.js'
 import {HEALTH_SOURCE} from '../../../src/lib/gate/measure.js'
+import {gonogoLines} from '../../../src/lib/gate/output.js'
 import {formatIssue, parsePlaybook, type Playbook} from '../../../src/lib/playbook/index.js'
 import {StateStore} from '../../../src/lib/state/store.js'
 import type {Target} from '../../../src/lib/target/target.js'
@@ -48,14 +49,14 @@ gates:
     title: One to two
     plan_ref: 'demo: "gate 1"'
     criteria:
-      - {id: uptime, title: Uptime, source: gateway, metric: uptime, statistic: ratio, window: 2d, operator: '>', threshold: 99.9, unit: percent, min_samples: 30, key: true, plan_ref: 'demo: "uptime"'${opts.anchor === false ? '' : ', anchor: phase_entry'}}
+      - {id: uptime, title: Uptime, source: gateway, metric: uptime, statistic: ratio, window: 2d, operator: '>', threshold: 99.9, unit: percent, min_samples: 1000, key: true, plan_ref: 'demo: "uptime"'${opts.anchor === false ? '' : ', anchor: phase_entry'}}
   - id: two-to-three
     from: 2
     to: 3
     title: Two to three
     plan_ref: 'demo: "gate 2"'
     criteria:
-      - {id: uptime-4d, title: Uptime for 4+ days, source: gateway, metric: uptime, statistic: ratio, window: 4d, operator: '>', threshold: 99.9, unit: percent, min_samples: 30, key: true, plan_ref: 'demo: "uptime for 4+ days"'${opts.anchor === false ? '' : ', anchor: phase_entry'}}
+      - {id: uptime-4d, title: Uptime for 4+ days, source: gateway, metric: uptime, statistic: ratio, window: 4d, operator: '>', threshold: 99.9, unit: percent, min_samples: 1000, key: true, plan_ref: 'demo: "uptime for 4+ days"'${opts.anchor === false ? '' : ', anchor: phase_entry'}}
 `
   const result = parsePlaybook(yaml, 'anchored.yaml', {baseDir: FIXTURES})
   expect(result.issues.map(formatIssue)).to.deep.equal([])
@@ -195,5 +196,40 @@ describe('gate: evidence anchored to the phase (#11.1)', () => {
       {baseDir: FIXTURES},
     )
     expect(bad.issues.map(formatIssue).join('\n')).to.contain('anchor: phase_entry needs a duration window')
+  })
+
+  // #11.5: the evidence must be able to support "> 99.9 %" over 4 days.
+  it('a monitor that declares a long interval is not trusted; a sparse one has too few samples (evidence rule)', async () => {
+    state.setPhase(2)
+    // Every minute, but each sample claims the monitor looks only hourly: gaps of < 2 h would go unseen.
+    const samples = []
+    for (let ts = T0; ts < T0 + 4 * DAY + 20 * MIN; ts += MIN) samples.push({source: HEALTH_SOURCE, ts, metrics: {status: 'healthy', interval_ms: 60 * MIN}})
+    state.addSamples(samples)
+    clock = T0 + 4 * DAY + 20 * MIN
+    const untrusted = row(await gonogo(playbook()), 'uptime-4d')
+    expect(untrusted.outcome).to.equal('inconclusive')
+    expect(untrusted.reason, untrusted.reason).to.contain('the monitor declares a sampling interval of 1h, longer than the 5m45s the evidence rule allows (window 4d / min_samples 1000): gaps shorter than two intervals would go unseen')
+    expect(untrusted.evidenceRule).to.equal('>= 1000 samples: one sample (100 / n %) must be at most the 0.1 % margin of "> 99.9 %"')
+  })
+
+  it('a sparse monitor (every 10 minutes: 577 samples in 4 days) cannot prove 99.9 %, and gonogo says the rule', async () => {
+    state.setPhase(2)
+    monitor(T0, T0 + 4 * DAY + 20 * MIN)
+    clock = T0 + 4 * DAY + 20 * MIN
+    // Replace with a sparse monitor in a fresh store.
+    state.close()
+    state = StateStore.open(path.join(makeTempDir(), 'state.db'), {actor: 'ops', now: () => new Date(clock)})
+    clock = T0
+    state.setPhase(2)
+    const sparse = []
+    for (let ts = T0; ts < T0 + 4 * DAY + 20 * MIN; ts += 10 * MIN) sparse.push({source: HEALTH_SOURCE, ts, metrics: {status: 'healthy', interval_ms: 10 * MIN}})
+    state.addSamples(sparse)
+    clock = T0 + 4 * DAY + 20 * MIN
+    const result = await gonogo(playbook())
+    const r = row(result, 'uptime-4d')
+    expect(r.outcome).to.equal('inconclusive')
+    expect(r.reason).to.match(/57\d sample\(s\), at least 1000 needed \(evidence rule: >= 1000 samples: one sample/)
+    const lines = gonogoLines(result).join('\n')
+    expect(lines).to.contain('Evidence rules:\n  uptime-4d: >= 1000 samples')
   })
 })

@@ -33,7 +33,7 @@ describe('runbook renderer', () => {
 
   it('has the gates, triggers with bands, rollback procedures with RTOs, timeline and templates', () => {
     expect(md).to.contain('### Go/No-Go Phase 1 → Phase 2')
-    expect(md).to.contain('| Gateway uptime > 99.9% for 4+ days | gateway | ratio(uptime) > 99.9% | 4 days | 30 | yes |  |')
+    expect(md).to.contain('| Gateway uptime > 99.9% for 4+ days | gateway | ratio(uptime) > 99.9% | 4 days | 1000 | yes |  |')
     expect(md).to.contain('latency_ms worse (higher) than baseline: < 25% none · 25–50% alert · > 50% rollback')
     expect(md).to.contain('share of hosts failing `min by (instance) (min_over_time(up{job="cco-gateway"}[$window]))` > 5% (fleet, at least 3 hosts)')
     expect(md).to.contain('Kind: **flag** · Recovery-time objective: **30 seconds** (`30s`)')
@@ -52,7 +52,7 @@ describe('runbook renderer', () => {
     expect(out).to.contain('## Phase 2: Switch')
     expect(out).to.not.contain('## Timeline')
     expect(out).to.not.contain('## Communications')
-    expect(out).to.contain('| Error rate below 1% | gateway | ratio(error_rate) < 1% | 1 hour | 10 | yes |  |')
+    expect(out).to.contain('| Error rate below 1% | gateway | ratio(error_rate) < 1% | 1 hour | 100 | yes |  |')
   })
 
   it('summary and value formatting', async () => {
