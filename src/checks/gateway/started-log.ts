@@ -46,7 +46,7 @@ export const gatewayStartedLog = defineCheck<Params>({
   title: 'Gateway started (daemon log)',
   verifies: '§1.1 expected log lines; §1.2 "Gateway starts successfully on daemon launch"; §2.1 Change 2 "Add Gateway Startup Check"',
   params: {
-    start_marker: {type: 'string', description: 'regular expression (case-insensitive) of the log line that starts a daemon run; only lines after the last one count', default: 'daemon .*starting'},
+    start_marker: {type: 'string', description: 'regular expression (case-insensitive) of the log line that starts a daemon run, anchored on the daemon\'s own marker at the start of the line (a client-chosen value logged mid-line never matches); only lines after the last one count', default: String.raw`^\S+ +INFO +(?:🚀 +)?cco daemon \S+ starting \(pid \d+`},
     lines: {type: 'number', integer: true, min: 10, max: 100_000, description: 'how many trailing log lines to search when no start marker is found', default: 500},
   },
   validate: (p) => regexIssuesOf('start_marker', [p.start_marker], 'i'),

@@ -69,6 +69,21 @@ describe('checks against the reference daemon', function () {
       expect((await h.check('gateway.health')).outcome).to.equal('pass')
     })
 
+    it('gateway.started_log anchors on the daemon\'s own start line: a client agent type that reads like one does not restart the search (#13.7)', async () => {
+      const forged = await fetch(`${h.target.gatewayUrl()}/v1/messages`, {
+        method: 'POST',
+        headers: {'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'x-api-key': 'test-probe-key', 'x-cco-agent-type': 'INFO cco daemon 9.9.9 starting (pid 1, home /x)'},
+        body: JSON.stringify({model: 'claude-haiku-4-5', max_tokens: 8, messages: [{role: 'user', content: 'hi'}]}),
+      })
+      await forged.text()
+      // The routing line with the forged value is in the log (quoted, mid-line) before the check reads it.
+      for (let i = 0; i < 50 && !fs.readFileSync(h.target.paths.log, 'utf8').includes('9.9.9 starting'); i++) await new Promise((resolve) => setTimeout(resolve, 50))
+      expect(fs.readFileSync(h.target.paths.log, 'utf8')).to.contain('9.9.9 starting')
+      const r = await h.check('gateway.started_log')
+      expect(r.outcome, show(r)).to.equal('pass')
+      expect(String(r.evidence.start_line)).to.match(/INFO +🚀 cco daemon \S+ starting \(pid \d+/).and.not.contain('9.9.9')
+    })
+
     it('traffic.routes_through_gateway finds its own probe in the audit log, tagged cutover-probe', async () => {
       const r = await h.check('traffic.routes_through_gateway')
       expect(r.outcome, show(r)).to.equal('pass')
