@@ -36,7 +36,7 @@ gates:
       - {id: all-success-criteria-met, title: Last phase 1 validation passed, source: records, metric: last_validation_passed, params: {phase: 1}, statistic: last, window: phase, operator: '==', threshold: 1, unit: count, min_samples: 1, key: true, plan_ref: 't: "all"'}
       - {id: rollback-rehearsed, title: Flag rollback rehearsed within 30 s, source: records, metric: last_rehearsal_within_objective, params: {kind: flag, objective: 30s}, statistic: last, window: 7d, operator: '==', threshold: 1, unit: count, min_samples: 1, key: true, plan_ref: 't: "rehearsed"'}
       - {id: feedback-seen, title: Feedback from at least one user, source: records, metric: feedback_responses, statistic: count, window: phase, operator: '>=', threshold: 1, unit: count, min_samples: 0, key: true, plan_ref: 't: "feedback"'}
-      - {id: complaints, title: Complaints at most 10% of active users, source: records, metric: complaint_ratio, statistic: ratio, window: phase, operator: '<=', threshold: 10, unit: percent, min_samples: 1, key: false, plan_ref: 't: "complaints"'}
+      - {id: complaints, title: Complaints at most 10% of active users, source: records, metric: complaint_ratio, statistic: ratio, window: phase, operator: '<=', threshold: 10, unit: percent, min_samples: 1, key: false, evidence_waiver: 'test: one user', plan_ref: 't: "complaints"'}
       - {id: team-approval, title: Team approval, source: records, metric: approvals, statistic: count, window: phase, operator: '>=', threshold: 1, unit: count, min_samples: 0, key: true, requires_approval: true, plan_ref: 't: "approval"'}
 `
 
