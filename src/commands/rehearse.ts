@@ -88,7 +88,9 @@ Exit codes: 0 the rehearsal ended as the scenario expects, 1 a step deviated (th
     for (const rt of r.recoveryTimes) {
       this.log(`  recovery  ${rt.kind.padEnd(17)} ${(rt.totalMs / 1000).toFixed(2)} s${rt.objectiveMs === null ? '' : ` (objective ${(rt.objectiveMs / 1000).toFixed(0)} s: ${rt.withinObjective ? 'met' : 'MISSED'})`}`)
     }
-    // Named, never hidden: evidence minimums the compressed windows could not hold.
+    // Named, never hidden: forced gates, synthetic records, evidence minimums the compressed windows could not hold.
+    for (const g of r.provenance.gates) this.log(`  gate      ${`${g.from} -> ${g.to} ${g.passed}`.padEnd(17)} ${g.passed === 'FORCED' ? `past ${g.verdict}: ${g.why}` : `(${g.step})`}`)
+    for (const what of r.provenance.synthetic) this.log(`  synthetic ${''.padEnd(17)} ${what}`)
     for (const w of r.compression.waivedEvidence) this.log(`  evidence  waived            ${w.at}: min_samples ${w.plannedMinSamples} -> ${w.rehearsalMinSamples} (${w.waiver})`)
     this.log(`  traffic   ${r.traffic.sent} requests (${r.traffic.streamed} streamed), ${r.traffic.ok} ok, ${r.traffic.failed} failed, models: ${Object.keys(r.traffic.byModel).join(', ')}`)
     this.log('')

@@ -82,7 +82,7 @@ describe('e2e: cutover rehearse (bin/run.js; sandbox repo, mock provider, daemon
     cleanupTempDirs()
   })
 
-  it('happy: every gate GO after approval, the flag drill and git rehearsal measured against their objectives, Phase 3 validated', async () => {
+  it('happy: gates GO after approval (the re-entry after the drill forced, named), the flag drill and git rehearsal measured against their objectives, Phase 3 validated', async () => {
     const {exitCode, result} = await rehearse([])
     if (result.report) reports.push(result.report)
     expect(exitCode, result.message).to.equal(0)
@@ -98,6 +98,14 @@ describe('e2e: cutover rehearse (bin/run.js; sandbox repo, mock provider, daemon
     expect(decisions(result, 'gate', 'gonogo-2').map((d) => d.decision)).to.deep.equal(['AWAITING_APPROVAL'])
     expect(decisions(result, 'gate', 'advance-3').map((d) => d.decision)).to.deep.equal(['GO'])
     expect(decisions(result, 'advance').map((d) => [d.step, d.decision])).to.deep.equal([['advance-2', 'advanced'], ['re-advance-2', 'advanced'], ['advance-3', 'advanced']])
+    // #11.9: the summary says which gates were GO and which forced (and why), and what was synthetic.
+    expect(result.provenance.gates.map((g) => [g.step, `${g.from} -> ${g.to}`, g.passed])).to.deep.equal([['advance-2', '1 -> 2', 'GO'], ['re-advance-2', '1 -> 2', 'FORCED'], ['advance-3', '2 -> 3', 'GO']])
+    const forced = result.provenance.gates.find((g) => g.passed === 'FORCED')!
+    expect(forced.verdict).to.not.equal('GO')
+    expect(forced.why).to.match(/^rehearsal: back to Phase 2 after the planned flag-rollback drill/)
+    expect(result.provenance.synthetic.map((x) => x.split(' ').slice(0, 2).join(' '))).to.deep.equal(['rollback record', 'gate 1', 'user feedback', 'gate 2'])
+    expect(result.message).to.contain(`gates passed: 1 -> 2 GO, 1 -> 2 FORCED past ${forced.verdict}, 2 -> 3 GO; synthetic evidence: 4; waived evidence minimums: 2`)
+    expect(result.message).to.not.contain('every gate GO')
     expect(decisions(result, 'validation').map((d) => [d.step, d.decision])).to.deep.equal([['validate-1', 'pass'], ['validate-2', 'pass'], ['validate-3', 'pass']])
     // The Phase 2 watch stays quiet on a healthy provider.
     expect(decisions(result, 'trigger').filter((d) => d.decision.startsWith('rollback'))).to.deep.equal([])
@@ -133,6 +141,7 @@ describe('e2e: cutover rehearse (bin/run.js; sandbox repo, mock provider, daemon
     try {
       expect(exitCode, result.message).to.equal(0)
       expect(result).to.include({scenario: 'streaming-outage', ok: true, finalPhase: 1, report: reportFile})
+      expect(result.provenance.gates.map((g) => [`${g.from} -> ${g.to}`, g.passed])).to.deep.equal([['1 -> 2', 'GO']])
       const fired = decisions(result, 'trigger', 'phase-2-streaming-outage').filter((d) => d.decision === 'rollback')
       expect(fired.map((d) => d.detail)).to.deep.equal(['streaming-failures: rollback'])
       expect(decisions(result, 'rollback', 'phase-2-streaming-outage').map((d) => d.decision)).to.deep.equal(['success'])

@@ -44,7 +44,7 @@ import type {MonitorTickMessage, MonitorWorkerData} from './monitor-worker.js'
 import {checkTimeScale, compressPlaybook, type CompressedPlaybook, DEFAULT_TIME_SCALE} from './scale.js'
 import {type Scenario, SCENARIO_DEFS} from './scenarios.js'
 import {TrafficGenerator} from './traffic.js'
-import type {Decision, DecisionKind, RecoveryTime, RehearsalResult, ScenarioName, StepRecord} from './types.js'
+import type {Decision, DecisionKind, GatePassage, RecoveryTime, RehearsalProvenance, RehearsalResult, ScenarioName, StepRecord} from './types.js'
 
 export interface RehearseOptions {
   scenario?: ScenarioName
@@ -109,6 +109,8 @@ export class Rehearsal {
   private readonly started = new Date()
   private readonly steps: StepRecord[] = []
   private readonly decisions: Decision[] = []
+  private readonly gatePassages: GatePassage[] = []
+  private readonly synthetic: string[] = []
   private readonly recoveries: RecoveryTime[] = []
   private readonly daemonPids = new Set<number>()
   private readonly extraHomes: {home: string; target: Target}[] = []
@@ -262,6 +264,7 @@ export class Rehearsal {
   private approve(from: number, reason: string): string {
     const approved = approveGate({state: this.s, playbook: this.playbook, phase: from, by: APPROVER, reason})
     this.decide('approval', 'approved', `gate ${from} -> ${from + 1} approved by "${APPROVER}" (evaluation ${approved.evaluation.id})`)
+    this.synthetic.push(`gate ${from} -> ${from + 1} approval by the scripted approver "${APPROVER}" (a team's sign-off in a real cutover)`)
     return approved.evaluation.id
   }
 
@@ -279,6 +282,10 @@ export class Rehearsal {
     this.notePid()
     if (result.gate) this.decide('gate', result.gate.verdict, `gate ${result.from} -> ${result.to} as evaluated by the advance: ${result.gate.summary.split('\n')[0]}`)
     this.decide('advance', result.action, result.message)
+    if (result.action === 'advanced') {
+      const verdict = result.gate?.verdict ?? 'none'
+      this.gatePassages.push({step: this.currentStep, from: result.from, to: result.to, verdict, ...(verdict === 'GO' ? {passed: 'GO'} : {passed: 'FORCED', why: opts.force ?? 'forced'})})
+    }
     if (result.action !== 'advanced') {
       throw new Deviation(`${result.message}${result.failure ? ` (step ${result.failure.step}: ${result.failure.error.split('\n')[0]})` : ''}`)
     }
@@ -478,6 +485,7 @@ export class Rehearsal {
         totalMs: result.totalMs,
         detail: {disposable_home: home, launcher_mode: result.launcher?.mode ?? null, daemon: result.daemon, ...(result.error ? {error: result.error} : {})},
       })
+      this.synthetic.push(`rollback record ${rec.id} (flag-rehearsal): written by the rehearsal from a flag rollback measured on a disposable daemon; no cutover command records one yet (#12 item 6)`)
       this.recordFlagRecovery('flag-rehearsal', result)
       this.decide('rollback', result.outcome === 'success' ? 'rehearsed' : 'failed', `${result.message} (disposable daemon; rollback record ${rec.id})`)
       if (result.outcome !== 'success' || !result.withinObjective) throw new Deviation(`the flag rollback rehearsal did not meet its objective: ${result.message}`)
@@ -720,6 +728,7 @@ export class Rehearsal {
     // Users report how it went (the 2 -> 3 gate wants positive feedback).
     const users = ['dev-ana', 'dev-ben', 'dev-chen', 'dev-dara', 'dev-eli', 'dev-fay']
     for (const [i, user] of users.entries()) this.s.addFeedback({user, sentiment: i === 3 ? 'negative' : 'positive', comment: i === 3 ? 'one slow answer during the drill' : 'streaming works, costs visible', by: APPROVER})
+    this.synthetic.push(`user feedback from ${users.length} scripted users (${users.length - 1} positive)`)
     let git: RehearseResult | null = null
     const entered = Date.parse(this.s.getPhase()?.since ?? new Date().toISOString())
     this.gitRehearsal?.then((r) => (git = r), () => undefined)
@@ -880,12 +889,14 @@ export class Rehearsal {
     const finished = new Date()
     const ok = deviation === null
     const dev = deviation as {step: string; reason: string} | null
+    const provenance: RehearsalProvenance = {gates: [...this.gatePassages], synthetic: [...this.synthetic], waived: this.compressed.waivedEvidence.map((w) => `${w.at}: min_samples ${w.plannedMinSamples} -> ${w.rehearsalMinSamples}`)}
     return {
       scenario: this.scenario.name,
       expected: this.scenario.expected,
       ok,
       exitCode: ok ? 0 : 1,
-      message: ok ? `rehearsal "${this.scenario.name}" ended as expected: ${this.scenario.expected} (${secs(finished.getTime() - this.started.getTime())})` : `rehearsal "${this.scenario.name}" deviated in step ${dev!.step}: ${dev!.reason}`,
+      message: ok ? `rehearsal "${this.scenario.name}" ended as expected: ${this.scenario.expected} (${secs(finished.getTime() - this.started.getTime())}); ${describeProvenance(provenance)}` : `rehearsal "${this.scenario.name}" deviated in step ${dev!.step}: ${dev!.reason}`,
+      provenance,
       deviation: dev,
       timeScale: this.timeScale,
       startedAt: this.started.toISOString(),
@@ -909,6 +920,12 @@ export class Rehearsal {
       processes: {daemonPids: [...this.daemonPids], mockPid: this.mock?.pid ?? null, leftRunning},
     }
   }
+}
+
+/** One line that never claims more than the steps did: "gates: 1 -> 2 GO, 1 -> 2 FORCED (...); synthetic: 3; waived: 2". */
+export function describeProvenance(p: RehearsalProvenance): string {
+  const gates = p.gates.length === 0 ? 'no gate passed' : p.gates.map((g) => `${g.from} -> ${g.to} ${g.passed}${g.passed === 'FORCED' ? ` past ${g.verdict}` : ''}`).join(', ')
+  return `gates passed: ${gates}; synthetic evidence: ${p.synthetic.length}; waived evidence minimums: ${p.waived.length} (see provenance)`
 }
 
 /** Linux safety net: any process whose command line names the sandbox (a build, a test, a daemon) is killed. */

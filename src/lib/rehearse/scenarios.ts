@@ -13,8 +13,8 @@ export interface Scenario {
 export const SCENARIO_DEFS: Record<ScenarioName, Scenario> = {
   happy: {
     name: 'happy',
-    summary: 'The whole plan with a healthy provider: gates GO, the flag-rollback drill, the git rollback rehearsal, Phase 3.',
-    expected: 'every gate GO after approval, Phase 2 watch quiet, flag rollback within 30 s, git rollback rehearsed, Phase 3 validated',
+    summary: 'The whole plan with a healthy provider: gates GO after approval, the flag-rollback drill (its re-entry into Phase 2 is forced, and named), the git rollback rehearsal, Phase 3.',
+    expected: 'gates 1 -> 2 and 2 -> 3 GO after approval (the re-entry after the drill forced, with its reason), Phase 2 watch quiet, flag rollback within 30 s, git rollback rehearsed, Phase 3 validated',
     reachesPhase3: true,
   },
   'streaming-outage': {

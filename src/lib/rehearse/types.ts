@@ -40,6 +40,26 @@ export interface RecoveryTime {
   stages: {stage: string; ms: number}[]
 }
 
+/** How the rehearsal went through a gate: on its own GO, or forced past another verdict (and why). */
+export interface GatePassage {
+  step: string
+  from: number
+  to: number
+  /** What the gate said when the advance evaluated it. */
+  verdict: string
+  passed: 'GO' | 'FORCED'
+  why?: string
+}
+
+/** What the summary must not pass off as real: forced gates, evidence the rehearsal itself wrote, waived minimums. */
+export interface RehearsalProvenance {
+  gates: GatePassage[]
+  /** Records the rehearsal wrote that no operator command would have produced as they are (scripted users, approvals). */
+  synthetic: string[]
+  /** Evidence minimums lowered for the compressed windows. */
+  waived: string[]
+}
+
 export interface RehearsalResult {
   scenario: ScenarioName
   /** What this scenario is expected to end in. */
@@ -59,6 +79,8 @@ export interface RehearsalResult {
   decisions: Decision[]
   recoveryTimes: RecoveryTime[]
   traffic: TrafficStats
+  /** Which gates were GO and which forced (with why), what was synthetic or waived: the summary says exactly this. */
+  provenance: RehearsalProvenance
   compression: {timeScale: number; minWindowMs: number; monitorIntervalMs: number; durations: ScaledDuration[]; waivedEvidence: WaivedEvidence[]}
   sandbox: {root: string | null; home: string | null; repo: string | null; targetFile: string | null; state: string | null; kept: boolean}
   report: string | null

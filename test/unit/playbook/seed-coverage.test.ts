@@ -442,3 +442,63 @@ describeWithPlan('the seed playbook covers the whole plan', () => {
     for (const ref of refs) expect(ref, ref).to.match(/^§.+: .*\S/)
   })
 })
+
+/**
+ * #11: every figure a gate or a trigger decides on, pinned. Weakening any of them (a threshold, an
+ * operator, a window or its anchor, a minimum of samples or hosts, key-ness, an approval, a rehearsal
+ * objective) fails here, so it can only happen on purpose, with this table changed in the same commit.
+ */
+const PINNED_FIELDS = ['source', 'metric', 'statistic', 'window', 'anchor', 'operator', 'threshold', 'unit', 'min_samples', 'min_hosts', 'key', 'requires_approval', 'params', 'relative_to_baseline', 'action', 'rollback_kind', 'bands', 'worse_when', 'check', 'host_label', 'evidence_waiver'] as const
+const pinOf = (c: object): Record<string, unknown> => Object.fromEntries(PINNED_FIELDS.filter((k) => (c as Record<string, unknown>)[k] !== undefined).map((k) => [k, (c as Record<string, unknown>)[k]]))
+const count0 = {statistic: 'count', operator: '==', threshold: 0, unit: 'count', min_samples: 0, key: true}
+const approval = {source: 'records', metric: 'approvals', statistic: 'count', window: 'phase', operator: '>=', threshold: 1, unit: 'count', min_samples: 0, key: true, requires_approval: true, check: 'records.approval'}
+const uptime = (window: string) => ({source: 'gateway', metric: 'uptime', statistic: 'ratio', window, anchor: 'phase_entry', operator: '>', threshold: 99.9, unit: 'percent', min_samples: 1000, key: true})
+const rehearsed = (kind: string, objective: string) => ({source: 'records', metric: 'last_rehearsal_within_objective', statistic: 'last', window: '7d', operator: '==', threshold: 1, unit: 'count', min_samples: 1, key: true, params: {kind, objective}, check: 'rollback.rehearsed'})
+const PINNED_GATES: Record<string, Record<string, Record<string, unknown>>> = {
+  '1->2': {
+    'zero-critical-bugs': {source: 'records', metric: 'critical_incidents', window: 'phase', ...count0},
+    'gateway-uptime': uptime('2d'),
+    'all-success-criteria-met': {source: 'records', metric: 'last_validation_passed', statistic: 'last', window: 'phase', operator: '==', threshold: 1, unit: 'count', min_samples: 1, key: true, params: {phase: 1}},
+    'rollback-rehearsed': rehearsed('flag', '30s'),
+    'team-approval': approval,
+  },
+  '2->3': {
+    'zero-critical-bugs': {source: 'records', metric: 'critical_incidents', window: 'phase', ...count0},
+    'gateway-uptime-4d': uptime('4d'),
+    'no-rollbacks': {source: 'records', metric: 'rollbacks_in_phase', window: 'phase', ...count0},
+    'user-feedback-positive': {source: 'records', metric: 'positive_feedback_ratio', statistic: 'ratio', window: 'phase', operator: '>', threshold: 50, unit: 'percent', min_samples: 5, key: true, check: 'records.feedback_positive'},
+    'rollback-rehearsed': rehearsed('git', '10m'),
+    'latency-vs-baseline': {source: 'gateway', metric: 'latency_ms', statistic: 'avg', window: '4d', anchor: 'phase_entry', operator: '<', threshold: 500, unit: 'ms', min_samples: 30, key: false, relative_to_baseline: {max_increase_pct: 25}},
+    'team-approval': approval,
+  },
+}
+const bands = {no_action_below: 25, alert_between: [25, 50], rollback_above: 50}
+const PINNED_TRIGGERS: Record<string, Record<string, unknown>> = {
+  'gateway-start-failures': {source: 'prometheus', metric: 'min by (instance) (min_over_time(up{job="cco-gateway"}[$window]))', statistic: 'last', window: '15m', operator: '>', threshold: 5, unit: 'percent', min_samples: 1, min_hosts: 3, action: 'rollback', rollback_kind: 'flag', host_label: 'instance'},
+  'streaming-failures': {source: 'gateway', metric: 'streaming_failure_rate', statistic: 'ratio', window: '1h', operator: '>', threshold: 10, unit: 'percent', min_samples: 20, action: 'rollback', rollback_kind: 'flag'},
+  'cost-tracking-incorrect': {source: 'check', metric: 'check.failed', statistic: 'last', window: '1h', operator: '==', threshold: 1, unit: 'count', min_samples: 1, action: 'rollback', rollback_kind: 'flag', check: 'cost.records_request'},
+  'critical-bugs': {source: 'records', metric: 'open_critical_incidents', statistic: 'count', window: 'phase', operator: '>', threshold: 0, unit: 'count', min_samples: 0, action: 'rollback', rollback_kind: 'flag', check: 'records.no_critical_incidents'},
+  'user-complaints': {source: 'records', metric: 'complaint_ratio', statistic: 'ratio', window: 'phase', operator: '>', threshold: 10, unit: 'percent', min_samples: 10, action: 'rollback', rollback_kind: 'flag'},
+  'latency-degradation': {source: 'gateway', metric: 'latency_ms', statistic: 'avg', window: '1h', operator: '>', threshold: 50, unit: 'percent', min_samples: 20, action: 'rollback', rollback_kind: 'flag', bands, worse_when: 'higher'},
+  'throughput-degradation': {source: 'gateway', metric: 'request_rate', statistic: 'rate', window: '1h', operator: '>', threshold: 50, unit: 'percent', min_samples: 20, action: 'alert', bands, worse_when: 'lower'},
+}
+
+describe('the seed playbook: every gate and trigger figure pinned (#11)', () => {
+  let pb: Playbook
+  before(async () => {
+    pb = await loadPlaybook(defaultPlaybookPath())
+  })
+
+  it('gates: exactly these criteria, each with exactly these figures', () => {
+    const actual = Object.fromEntries(pb.gates.map((g) => [`${g.from}->${g.to}`, Object.fromEntries(g.criteria.map((c) => [c.id, pinOf(c)]))]))
+    expect(actual).to.deep.equal(PINNED_GATES)
+  })
+
+  it('triggers: exactly these, each with exactly these figures', () => {
+    expect(Object.fromEntries(pb.rollback_triggers.map((t) => [t.id, pinOf(t)]))).to.deep.equal(PINNED_TRIGGERS)
+  })
+
+  it('phases: minimum durations and the baseline window', () => {
+    expect(pb.phases.map((p) => [p.number, p.min_duration ?? null, p.baseline_window ? [p.baseline_window.min, p.baseline_window.max] : null])).to.deep.equal([[1, '2d', ['2d', '3d']], [2, '4d', null], [3, '6d', null]])
+  })
+})
