@@ -191,7 +191,7 @@ export function buildReport(input: BuildReportInput): ReportData {
       .filter(([, n]) => n > 0)
       .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
       .map(([k, n]) => `${k} ×${n}`)
-    notes.push(`Client side (${clientTraffic.source}): ${clientTraffic.sent} request(s) sent, ${clientTraffic.ok} ok, ${clientTraffic.failed} failed${kinds.length > 0 ? ` (${kinds.join(', ')})` : ''}; the error-rate KPI is judged on the worse of this and the gateway's figure.`)
+    notes.push(`Client side (${clientTraffic.source}): ${clientTraffic.sent} request(s) sent, ${clientTraffic.ok} ok, ${clientTraffic.failed} failed${kinds.length > 0 ? ` (${kinds.join(', ')})` : ''}; the error-rate KPI is judged on the worse of the clients' failed / finished and the gateway's figure.`)
   }
 
   // ---------------------------------------------------------------- totals and streaming

@@ -4,7 +4,6 @@
  */
 import {COLORS, costChart, esc, formatters, healthStrip, type LineSeries, rollbackChart, timeChart} from './charts.js'
 import {fmtMs, fmtNumber, fmtPct, fmtSpan, fmtTime, fmtUsd, fmtWithUnit} from './format.js'
-import {clientFailed} from './kpis.js'
 import {clientSummary, kpiNote, reviewPeriodText} from './markdown.js'
 import type {BreakdownRow, KpiResult, KpiStatus, ReportData} from './types.js'
 
@@ -133,7 +132,7 @@ export function renderHtml(r: ReportData): string {
   parts.push(
     `<div class="meta"><div><b>Generated</b>${esc(fmtTime(r.generatedAt))}</div><div><b>Current phase</b>${esc(r.phase ? `${r.phase.title}` : 'not recorded')}${r.phase ? `<br><span class="n">since ${esc(fmtTime(r.phase.since))}</span>` : ''}</div><div><b>Evidence</b>${esc(r.span.start ? `${fmtTime(r.span.start)} → ${fmtTime(r.span.end)}` : 'none recorded yet')}</div><div><b>Plan</b>${esc(r.playbook.source ? `${r.playbook.source.title}${r.playbook.source.version ? ` v${r.playbook.source.version}` : ''}${r.playbook.source.date ? ` (${r.playbook.source.date})` : ''}` : r.playbook.name)}</div></div>`,
   )
-  parts.push(`<div class="overall">${pill(OVERALL[r.overall], r.overall)} <span class="n">${esc(r.live.available ? 'Live gateway metrics included.' : 'Live gateway metrics were unavailable: built from the state store only.')}</span>${r.clientTraffic ? `<div class="clients${clientFailed(r.clientTraffic) > 0 ? ' bad' : ''}">${esc(clientSummary(r.clientTraffic))}</div>` : ''}</div></header>`)
+  parts.push(`<div class="overall">${pill(OVERALL[r.overall], r.overall)} <span class="n">${esc(r.live.available ? 'Live gateway metrics included.' : 'Live gateway metrics were unavailable: built from the state store only.')}</span>${r.clientTraffic ? `<div class="clients${r.clientTraffic.failed > 0 ? ' bad' : ''}">${esc(clientSummary(r.clientTraffic))}</div>` : ''}</div></header>`)
 
   // ------------------------------------------------------------ KPIs
   parts.push('<section id="kpis"><h2>Key performance indicators</h2>')

@@ -54,9 +54,12 @@ export interface AvailabilityEvidence {
   intervalMs: number | null
 }
 
-/** Requests the clients sent that did not come back OK (an unanswered one counts as failed too). */
-export function clientFailed(c: ClientTraffic): number {
-  return Math.max(c.failed, c.sent - c.ok)
+/**
+ * The clients' finished requests: ok + failed. A request sent but neither (still in flight, or
+ * aborted when the generator stopped) is not counted either way; the report shows how many.
+ */
+export function clientFinished(c: ClientTraffic): number {
+  return c.ok + c.failed
 }
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null)
@@ -154,8 +157,8 @@ function figuresFor(kpi: Pick<Kpi, 'id' | 'metric' | 'statistic'>, m: KpiInputs,
       const out: Figure[] = [traffic(t && t.failed !== null ? percentOf(t.failed, t.requests) : null, t && t.failed !== null ? {failed: t.failed} : {})]
       const c = m.clientTraffic
       if (c) {
-        const failed = clientFailed(c)
-        out.push({measurement: measurementOf(kpi.id, m.now, windowMs, percentOf(failed, c.sent), c.sent), source: `client side: ${c.source}`, failed, ...(c.sent === 0 ? {note: 'the clients sent no requests'} : {})})
+        const finished = clientFinished(c)
+        out.push({measurement: measurementOf(kpi.id, m.now, windowMs, percentOf(c.failed, finished), finished), source: `client side: ${c.source}`, failed: c.failed, ...(finished === 0 ? {note: 'the clients finished no requests'} : {})})
       }
       return out
     }

@@ -1,6 +1,6 @@
 /** The report as Markdown: the KPI table first, then the review, totals, timeline and records. */
 import {fmtMs, fmtNumber, fmtPct, fmtSpan, fmtTime, fmtUsd, fmtWithUnit} from './format.js'
-import {clientFailed} from './kpis.js'
+import {clientFinished} from './kpis.js'
 import type {BreakdownRow, ClientTraffic, KpiResult, KpiStatus, ReportData, ReviewSection} from './types.js'
 
 /**
@@ -19,15 +19,14 @@ function table(headers: string[], rows: (string | number | null | undefined)[][]
 export const STATUS_TEXT: Record<KpiStatus, string> = {met: '✅ met', missed: '❌ missed', unknown: '❔ unknown'}
 const OVERALL_TEXT: Record<KpiStatus, string> = {met: 'every KPI met its target', missed: 'at least one KPI missed its target', unknown: 'not every KPI could be measured yet'}
 
-/** "Failed requests seen by clients: 20 of 150 (rehearsal traffic generator)". */
+/** "Failed requests seen by clients: 20 of 1,500 (rehearsal traffic generator): HTTP 502 ×12, connection ×8". */
 export function clientSummary(c: ClientTraffic): string {
   const kinds = Object.entries(c.errors)
     .filter(([, n]) => n > 0)
     .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
     .map(([k, n]) => `${k} ×${n}`)
-  const failed = clientFailed(c)
-  const unanswered = failed - c.failed
-  return `Failed requests seen by clients: ${fmtNumber(failed)} of ${fmtNumber(c.sent)} sent (${c.source})${unanswered > 0 ? `, ${fmtNumber(unanswered)} of them never answered` : ''}${kinds.length > 0 ? `: ${kinds.join(', ')}` : ''}`
+  const unfinished = c.sent - clientFinished(c)
+  return `Failed requests seen by clients: ${fmtNumber(c.failed)} of ${fmtNumber(clientFinished(c))} (${c.source})${kinds.length > 0 ? `: ${kinds.join(', ')}` : ''}${unfinished > 0 ? `; ${fmtNumber(unfinished)} more sent but not finished (in flight or stopped), not counted` : ''}`
 }
 
 /** The KPI's note, and every figure it was judged on when there are several (the worse one marked). */

@@ -5,7 +5,7 @@
  */
 import type {StateStore} from '../state/store.js'
 import {fmtNumber} from './format.js'
-import {clientFailed} from './kpis.js'
+import {clientFinished} from './kpis.js'
 import type {ClientTraffic, KpiResult, Provenance} from './types.js'
 
 /** Forced advances recorded in the trail (`phase advance --force --reason`: kind advance.force), then the caller's, without repeats. */
@@ -37,8 +37,7 @@ export function verdictLine(kpis: KpiResult[], client: ClientTraffic | null, pro
   }
   const sections: string[] = [line]
   if (client) {
-    const failed = clientFailed(client)
-    sections.push(`failed requests seen by clients: ${fmtNumber(failed)} of ${fmtNumber(client.sent)} (${client.source})`)
+    sections.push(`failed requests seen by clients: ${fmtNumber(client.failed)} of ${fmtNumber(clientFinished(client))} (${client.source})`)
   }
   const named: string[] = []
   if (provenance.forced.length > 0) named.push(`forced: ${provenance.forced.map((f) => `${f.what} (${f.why})`).join(', ')}`)

@@ -150,7 +150,7 @@ describe('report: client-side evidence and the verdict line', () => {
     cleanupTempDirs()
   })
 
-  const clients = {source: 'rehearsal traffic generator', sent: 1500, ok: 1480, failed: 20, errors: {http_502: 12, timeout: 8}}
+  const clients = {source: 'rehearsal traffic generator', sent: 1500, ok: 1480, failed: 20, errors: {'HTTP 502': 12, connection: 8}}
   const build = (extra: Partial<BuildReportInput> = {}) => buildReport({state, playbook, gatewayMetrics: {summary: summary(2000, 0)}, now: new Date(clock), ...extra})
 
   it('the error rate is judged on the worse of the gateway (0 of 2000) and the clients (20 of 1500); both are shown', () => {
@@ -166,15 +166,17 @@ describe('report: client-side evidence and the verdict line', () => {
     expect(r.clientTraffic).to.deep.equal(clients)
     expect(r.verdict).to.equal('KPIs: 3 met, 1 missed (reliability) — failed requests seen by clients: 20 of 1,500 (rehearsal traffic generator)')
     const md = renderMarkdown(r)
-    expect(md).to.contain('**Failed requests seen by clients: 20 of 1,500 sent (rehearsal traffic generator): http_502 ×12, timeout ×8**')
+    expect(md).to.contain('**Failed requests seen by clients: 20 of 1,500 (rehearsal traffic generator): HTTP 502 ×12, connection ×8**')
     expect(md).to.contain('| Reliability (error rate) | < 0.1% | 1.33% | ❌ missed | client side: rehearsal traffic generator | worse of: /gateway/metrics (all time): 0% (0 of 2,000 failed); client side: rehearsal traffic generator: 1.33% (20 of 1,500 failed) ← judged |')
-    expect(renderHtml(r)).to.contain('Failed requests seen by clients: 20 of 1,500 sent')
+    expect(renderHtml(r)).to.contain('Failed requests seen by clients: 20 of 1,500 (rehearsal traffic generator): HTTP 502 ×12, connection ×8')
   })
 
-  it('a request the clients never got an answer for counts as failed; a better client figure does not hide the gateway one', () => {
-    const unanswered = build({clientTraffic: {...clients, ok: 1470}})
-    expect(kpi(unanswered, 'reliability')).to.include({measured: (30 * 100) / 1500})
-    expect(unanswered.verdict).to.contain('failed requests seen by clients: 30 of 1,500')
+  it('requests sent but not finished (stopped) count neither way; a better client figure does not hide the gateway one', () => {
+    // 1500 sent, 1470 ok, 20 failed, 10 aborted when the generator stopped: 20 of 1490.
+    const unfinished = build({clientTraffic: {...clients, ok: 1470}})
+    expect(kpi(unfinished, 'reliability')).to.include({measured: (20 * 100) / 1490, samples: 1490, status: 'missed'})
+    expect(unfinished.verdict).to.contain('failed requests seen by clients: 20 of 1,490 (rehearsal traffic generator)')
+    expect(renderMarkdown(unfinished)).to.contain('; 10 more sent but not finished (in flight or stopped), not counted**')
     // Gateway 2 of 2000 (0.1 %, not < 0.1 %) is worse than the clients' 0 of 1500.
     const r = build({gatewayMetrics: {summary: summary(2000, 2)}, clientTraffic: {...clients, ok: 1500, failed: 0, errors: {}}})
     const reliability = kpi(r, 'reliability')
