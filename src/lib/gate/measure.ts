@@ -10,7 +10,7 @@ import {formatDuration, parseDuration} from '../util/duration.js'
 import {maxTrustedIntervalMs} from '../evaluate/evidence.js'
 import type {ExcludedSpan, HealthSample} from '../evaluate/stats.js'
 import type {Measurement, MeasureSpec} from '../evaluate/types.js'
-import {GatewaySource} from '../sources/gateway.js'
+import {GatewaySource, uptimeMeasurement} from '../sources/gateway.js'
 import {redactUrl} from '../sources/http.js'
 import {PrometheusSource} from '../sources/prometheus.js'
 import type {RecordsInput} from '../sources/records.js'
@@ -60,6 +60,26 @@ export function monitorHealth(state: StateStore, from: number, to: number): {sam
   return {samples, intervalMs: intervals.length > 0 ? Math.max(...intervals) : undefined}
 }
 
+/**
+ * The `uptime` criterion from the state store: the monitor's health samples over spec's window ending
+ * at now, with planned maintenance left out, and the evidence rule on the declared interval
+ * (extras.minSamples). Synchronous: no HTTP call. The gate and the report's availability KPI both use it.
+ */
+export function measureMonitorUptime(state: StateStore, spec: MeasureSpec, now: Date, extras: Pick<MeasureExtras, 'minSamples'> = {}): Measurement {
+  const window = windowOf(spec, now)
+  const {samples, intervalMs} = monitorHealth(state, window.start.getTime(), window.end.getTime())
+  const maintenance = plannedMaintenance(state, window.start.getTime(), window.end.getTime())
+  // With no samples (or no declared interval) it says to run the monitor.
+  const m = samples.length > 0 && intervalMs !== undefined ? uptimeMeasurement(spec, now, samples, intervalMs, maintenance.spans) : errorMeasurement(spec, now, 'uptime needs the monitor health samples and the sampling interval; run `cutover monitor` first')
+  const windows = maintenance.windows.map((w) => ({id: w.id, kind: w.kind, reason: w.reason, started_at: w.startedAt, ended_at: w.effectiveEnd, ...(w.unterminated ? {unterminated: true} : {}), ...(w.open ? {open: true} : {})}))
+  const trusted = extras.minSamples === undefined ? null : maxTrustedIntervalMs(window.ms, extras.minSamples)
+  const untrusted =
+    trusted !== null && intervalMs !== undefined && intervalMs > trusted
+      ? `the monitor declares a sampling interval of ${formatDuration(intervalMs)}, longer than the ${formatDuration(Math.max(1000, Math.floor(trusted / 1000) * 1000))} the evidence rule allows (window ${formatDuration(window.ms)} / min_samples ${extras.minSamples}): gaps shorter than two intervals would go unseen; sample at least that often (cutover monitor --interval)`
+      : undefined
+  return {...m, ...(untrusted ? {untrusted} : {}), detail: {...m.detail, source: 'cutover monitor health samples', declared_interval_ms: intervalMs ?? null, max_trusted_interval_ms: trusted, ...(windows.length > 0 ? {maintenance_windows: windows} : {})}}
+}
+
 function gatewayBase(target: Target): {url?: string; problem?: string} {
   try {
     return {url: target.gatewayUrl()}
@@ -87,21 +107,7 @@ export async function measure(ctx: MeasureContext, spec: MeasureSpec, now: Date,
 }
 
 async function measureGateway(ctx: MeasureContext, spec: MeasureSpec, now: Date, extras: MeasureExtras): Promise<Measurement> {
-  if (spec.metric === 'uptime') {
-    const window = windowOf(spec, now)
-    const {samples, intervalMs} = monitorHealth(ctx.state, window.start.getTime(), window.end.getTime())
-    // The source wants both; with no samples it says to run the monitor.
-    const maintenance = plannedMaintenance(ctx.state, window.start.getTime(), window.end.getTime())
-    const source = new GatewaySource('http://127.0.0.1', samples.length > 0 && intervalMs !== undefined ? {monitorSamples: samples, monitorIntervalMs: intervalMs, maintenance: maintenance.spans} : {})
-    const m = await source.measure(spec, now)
-    const windows = maintenance.windows.map((w) => ({id: w.id, kind: w.kind, reason: w.reason, started_at: w.startedAt, ended_at: w.effectiveEnd, ...(w.unterminated ? {unterminated: true} : {}), ...(w.open ? {open: true} : {})}))
-    const trusted = extras.minSamples === undefined ? null : maxTrustedIntervalMs(window.ms, extras.minSamples)
-    const untrusted =
-      trusted !== null && intervalMs !== undefined && intervalMs > trusted
-        ? `the monitor declares a sampling interval of ${formatDuration(intervalMs)}, longer than the ${formatDuration(Math.max(1000, Math.floor(trusted / 1000) * 1000))} the evidence rule allows (window ${formatDuration(window.ms)} / min_samples ${extras.minSamples}): gaps shorter than two intervals would go unseen; sample at least that often (cutover monitor --interval)`
-        : undefined
-    return {...m, ...(untrusted ? {untrusted} : {}), detail: {...m.detail, source: 'cutover monitor health samples', declared_interval_ms: intervalMs ?? null, max_trusted_interval_ms: trusted, ...(windows.length > 0 ? {maintenance_windows: windows} : {})}}
-  }
+  if (spec.metric === 'uptime') return measureMonitorUptime(ctx.state, spec, now, extras)
   const base = gatewayBase(ctx.target)
   if (!base.url) return errorMeasurement(spec, now, base.problem ?? 'the gateway URL is unknown', {kind: 'unreachable'})
   const first = await new GatewaySource(base.url, {timeoutMs: ctx.target.spec.timeouts.http}).measure(spec, now)

@@ -7,40 +7,40 @@
  * same gateway answers always give the same report.
  *
  * Measurement rules (also stated in the report where they matter):
- * - Availability = up health samples / health samples taken, leaving out samples inside planned
- *   maintenance (cutover's own journaled restarts and drills; listed in the report with their
- *   total, standard SLO practice). Unplanned downtime (a crash, a kill, an emergency rollback, a
- *   failing gateway) counts. Time when no monitor ran is listed as monitoring gaps, not counted as
- *   down: a report covers weeks in which the monitor may run only around the gates, and the gate's
- *   own uptime criterion already treats gaps strictly.
+ * - KPIs are judged with the gate's code (kpis.ts): availability is the gate's uptime measurement
+ *   (computeUptime over the monitor's health samples, monitoring gaps counted as down, planned
+ *   maintenance left out), and every KPI with a target goes through evaluateCriterion with the
+ *   evidence rule's minimum samples, so a KPI without enough evidence is 'unknown', never 'met'.
  * - Latency, error rate, streaming and cost tracking come from /gateway/metrics (all time). Without
  *   it, latency/error rate/streaming fall back to the monitor's metrics samples (trailing windows,
- *   taken so that they do not overlap), marked approximate; cost tracking is then unknown.
+ *   taken so that they do not overlap), marked approximate; cost tracking is then unknown. With
+ *   client-side figures (clientTraffic), the error rate is judged on the worse of the two.
  */
-import {type ExcludedSpan, inPlannedSpan, mergeSpans} from '../evaluate/stats.js'
-import {compare} from '../evaluate/criterion.js'
+import {mergeSpans} from '../evaluate/stats.js'
 import {UP_STATUSES} from '../evaluate/types.js'
+import {HEALTH_SOURCE, METRICS_SOURCE, PROBE_SOURCE} from '../gate/measure.js'
 import {isRehearsal, rollbackKindOf} from '../gate/records.js'
 import type {GatewayMetrics, GatewayMetricsSummary} from '../target/gateway-client.js'
 import {durationMs} from '../util/duration.js'
 import {auditCoverage} from '../sources/gateway.js'
-import type {Kpi, Playbook, RollbackProcedure} from '../playbook/types.js'
+import type {Playbook, RollbackProcedure} from '../playbook/types.js'
 import type {StateStore} from '../state/store.js'
 import type {BaselineRecord, RollbackRecord, SampleRecord} from '../state/types.js'
 import {redactValue} from '../util/redact.js'
-import {fmtDay, fmtMs, fmtTime, fmtNumber, fmtPct, fmtSpan, fmtUsd, fmtWithUnit, UNIT_TEXT} from './format.js'
+import {fmtDay, fmtMs, fmtTime, fmtNumber, fmtPct, fmtSpan, fmtUsd, fmtWithUnit} from './format.js'
+import {buildKpis, overallStatus} from './kpis.js'
+import {gatherProvenance, verdictLine} from './verdict.js'
 import type {
   ApprovalSummary,
   BreakdownRow,
+  ClientTraffic,
   CostPoint,
   CriterionResult,
   GateEvaluationSummary,
   IncidentSummary,
-  KpiResult,
   MaintenanceSummary,
-  KpiStatus,
-  KpiTarget,
   PhaseSpan,
+  Provenance,
   ReportData,
   ReportSeries,
   RequestRow,
@@ -52,9 +52,7 @@ import type {
   Totals,
 } from './types.js'
 
-export const HEALTH_SOURCE = 'health'
-export const METRICS_SOURCE = 'metrics'
-export const PROBE_SOURCE = 'probe'
+export {HEALTH_SOURCE, METRICS_SOURCE, PROBE_SOURCE}
 const DAY = 86_400_000
 const WEEK = 7 * DAY
 const LIMIT = 1_000_000
@@ -68,6 +66,10 @@ export interface BuildReportInput {
   requests?: RequestRow[] | null
   /** Why live data is missing or partial (shown in the report). */
   liveNote?: string
+  /** What cutover's own traffic generator saw (client side); the error-rate KPI is then judged on the worse of it and the gateway's figure. */
+  clientTraffic?: ClientTraffic | null
+  /** What the evidence is not (forced, synthetic, skipped, waived), named in the verdict line with the forced advances the trail records. */
+  provenance?: Partial<Provenance> | null
   now: Date
 }
 
@@ -144,7 +146,7 @@ export function buildReport(input: BuildReportInput): ReportData {
   // ---------------------------------------------------------------- KPIs
   const maintenanceWindows = state.listMaintenance(undefined, nowMs)
   const plannedSpans = maintenanceWindows.filter((w) => w.planned).map((w) => ({from: ms(w.startedAt), to: Math.min(ms(w.effectiveEnd), nowMs)}))
-  const availability = availabilityOf(health, plannedSpans)
+  const plannedDowntimeMs = mergeSpans(plannedSpans).reduce((sum, w) => sum + (w.to - w.from), 0)
   const maintenanceItems: MaintenanceSummary[] = maintenanceWindows.map((w) => ({
     id: w.id,
     kind: w.kind,
@@ -158,16 +160,39 @@ export function buildReport(input: BuildReportInput): ReportData {
     operationId: w.operationId,
     actor: w.actor,
   }))
+  const clientTraffic = input.clientTraffic ?? null
+  const firsts = [
+    phases[0] ? ms(phases[0].start) : null,
+    health[0]?.ts ?? null,
+    metricsSamples[0]?.ts ?? null,
+    evaluations[0] ? ms(evaluations[0].ts) : null,
+    incidents[0] ? ms(incidents[0].ts) : null,
+    rollbacks[0] ? ms(rollbacks[0].ts) : null,
+    approvals[0] ? ms(approvals[0].ts) : null,
+    feedback[0] ? ms(feedback[0].ts) : null,
+    requests && requests.length > 0 ? Math.min(...requests.map((r) => r.t)) : null,
+  ].filter((t): t is number => t !== null && Number.isFinite(t))
+  const spanStart = firsts.length > 0 ? Math.min(...firsts) : null
+  const {kpis, availability} = buildKpis(playbook, {state, now, firstHealthMs: health[0]?.ts ?? null, spanStartMs: spanStart, traffic, clientTraffic})
   if (availability.excluded > 0 || maintenanceItems.some((w) => w.planned)) {
-    notes.push(`Availability leaves out ${availability.excluded} health sample(s) taken during ${maintenanceItems.filter((w) => w.planned).length} planned maintenance window(s) (${fmtSpan(availability.plannedDowntimeMs)}: cutover's own journaled restarts and drills); unplanned downtime (crashes, kills, emergency rollbacks, a failing gateway) counts.`)
+    notes.push(`Availability leaves out ${availability.excluded} health sample(s) taken during ${maintenanceItems.filter((w) => w.planned).length} planned maintenance window(s) (${fmtSpan(plannedDowntimeMs)}: cutover's own journaled restarts and drills); unplanned downtime (crashes, kills, emergency rollbacks, a failing gateway) counts.`)
   }
   const unterminated = maintenanceItems.filter((w) => w.unterminated)
   if (unterminated.length > 0) notes.push(`${unterminated.length} maintenance window(s) were never closed (the process that opened them stopped): each is capped at ${fmtSpan(state.maintenanceCapMs)} after its start, and the downtime after that counts.`)
-  if (availability.gaps.count > 0) {
-    notes.push(`Availability counts the ${availability.observed} health samples taken; ${availability.gaps.count} monitoring gap(s) totalling ${fmtSpan(availability.gaps.totalMs)} (no monitor running) are not counted as up or down.`)
+  if (availability.gaps.length > 0) {
+    notes.push(
+      `Availability is judged as the gate judges uptime: ${availability.gaps.length} monitoring gap(s) (no monitor running for more than two ${fmtSpan(availability.intervalMs)} sampling intervals) count ${availability.missed} missed sample slot(s) as down.`,
+    )
   }
-  const kpis = buildKpis(playbook, {availability, traffic})
   const overall = overallStatus(kpis)
+  const provenance = gatherProvenance(state, input.provenance ?? undefined)
+  if (clientTraffic) {
+    const kinds = Object.entries(clientTraffic.errors)
+      .filter(([, n]) => n > 0)
+      .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
+      .map(([k, n]) => `${k} ×${n}`)
+    notes.push(`Client side (${clientTraffic.source}): ${clientTraffic.sent} request(s) sent, ${clientTraffic.ok} ok, ${clientTraffic.failed} failed${kinds.length > 0 ? ` (${kinds.join(', ')})` : ''}; the error-rate KPI is judged on the worse of the clients' failed / finished and the gateway's figure.`)
+  }
 
   // ---------------------------------------------------------------- totals and streaming
   const totals = doc && summary ? totalsOf(doc, summary) : null
@@ -211,18 +236,6 @@ export function buildReport(input: BuildReportInput): ReportData {
   const positive = feedback.filter((f) => f.sentiment === 'positive').length
 
   // ---------------------------------------------------------------- span, review, series
-  const firsts = [
-    phases[0] ? ms(phases[0].start) : null,
-    health[0]?.ts ?? null,
-    metricsSamples[0]?.ts ?? null,
-    evaluations[0] ? ms(evaluations[0].ts) : null,
-    incidents[0] ? ms(incidents[0].ts) : null,
-    rollbacks[0] ? ms(rollbacks[0].ts) : null,
-    approvals[0] ? ms(approvals[0].ts) : null,
-    feedback[0] ? ms(feedback[0].ts) : null,
-    requests && requests.length > 0 ? Math.min(...requests.map((r) => r.t)) : null,
-  ].filter((t): t is number => t !== null && Number.isFinite(t))
-  const spanStart = firsts.length > 0 ? Math.min(...firsts) : null
   // The migration starts when Phase 1 begins; before any phase is recorded, with the first evidence.
   const migrationStart = phases[0] ? ms(phases[0].start) : spanStart
 
@@ -245,6 +258,7 @@ export function buildReport(input: BuildReportInput): ReportData {
   const report: ReportData = {
     v: 1,
     title: `${playbook.source?.title ?? playbook.name}: Post-Migration Review`,
+    verdict: verdictLine(kpis, clientTraffic, provenance),
     generatedAt: now.toISOString(),
     playbook: {
       name: playbook.name,
@@ -256,6 +270,8 @@ export function buildReport(input: BuildReportInput): ReportData {
     live,
     kpis,
     overall,
+    clientTraffic,
+    provenance,
     totals,
     streaming,
     phases,
@@ -280,7 +296,7 @@ export function buildReport(input: BuildReportInput): ReportData {
       first: health[0] ? new Date(health[0].ts).toISOString() : null,
       last: health.length > 0 ? new Date(health[health.length - 1]!.ts).toISOString() : null,
     },
-    maintenance: {items: maintenanceItems, plannedDowntimeMs: availability.plannedDowntimeMs, excludedSamples: availability.excluded, unplannedDownSamples: availability.observed - availability.up},
+    maintenance: {items: maintenanceItems, plannedDowntimeMs, excludedSamples: availability.excluded, unplannedDownSamples: availability.unplannedDownSamples},
     review,
     series,
     notes,
@@ -395,142 +411,6 @@ export function metricsFromSamples(samples: SampleRecord<MetricsSample>[]): Samp
     windows: withTraffic.length,
     window,
   }
-}
-
-// ------------------------------------------------------------------ KPIs
-
-interface Availability {
-  pct: number | null
-  /** Samples counted (outside planned maintenance). */
-  observed: number
-  up: number
-  gaps: {count: number; totalMs: number}
-  /** Samples inside planned maintenance: neither up nor down. */
-  excluded: number
-  /** Planned maintenance time (windows merged). */
-  plannedDowntimeMs: number
-}
-
-export function availabilityOf(health: SampleRecord<HealthSampleMetrics>[], planned: readonly ExcludedSpan[] = []): Availability {
-  const spans = mergeSpans(planned)
-  const counted = health.filter((h) => !inPlannedSpan(h.ts, num(h.metrics.interval_ms) ?? 0, spans))
-  const up = counted.filter((h) => UP_STATUSES.has(String(h.metrics.status))).length
-  let count = 0
-  let totalMs = 0
-  for (let i = 1; i < health.length; i++) {
-    const prev = health[i - 1]!
-    const interval = Math.max(num(prev.metrics.interval_ms) ?? 0, num(health[i]!.metrics.interval_ms) ?? 0)
-    const gap = health[i]!.ts - prev.ts
-    if (interval > 0 && gap > 2 * interval) {
-      count++
-      totalMs += gap - interval
-    }
-  }
-  return {
-    pct: pct(up, counted.length),
-    observed: counted.length,
-    up,
-    gaps: {count, totalMs},
-    excluded: health.length - counted.length,
-    plannedDowntimeMs: spans.reduce((sum, s) => sum + (s.to - s.from), 0),
-  }
-}
-
-function targetOf(kpi: Kpi | undefined): KpiTarget | null {
-  if (!kpi) return null
-  const unit = UNIT_TEXT[kpi.target.unit] ?? ''
-  const value = unit === '%' ? `${kpi.target.threshold}%` : unit ? `${kpi.target.threshold} ${unit}` : String(kpi.target.threshold)
-  return {operator: kpi.target.operator, threshold: kpi.target.threshold, unit, text: `${kpi.target.operator === '==' ? '=' : kpi.target.operator} ${value}`}
-}
-
-interface KpiInputs {
-  availability: Availability
-  traffic: {requests: number; failed: number | null; avgLatency: number | null; p95Latency: number | null; auditRecords: number | null; auditCoveragePct: number | null; source: string; approximate: boolean} | null
-}
-
-type Measured = {value: number | null; unit: string; source: string; samples: number; note?: string}
-
-function measureKpi(metric: string, statistic: string, m: KpiInputs): Measured | null {
-  const t = m.traffic
-  const noTraffic = t === null ? 'no traffic data: live gateway metrics unavailable and no monitor metrics samples' : t.requests === 0 ? 'no requests yet' : undefined
-  switch (`${metric}:${statistic}`) {
-    case 'uptime:ratio':
-    case 'uptime:avg':
-      return {
-        value: m.availability.pct,
-        unit: '%',
-        source: 'monitor health samples (GET /gateway/health)',
-        samples: m.availability.observed,
-        ...(m.availability.observed === 0
-          ? {note: m.availability.excluded > 0 ? 'every health sample fell in planned maintenance' : 'no health samples: run cutover monitor'}
-          : m.availability.excluded > 0
-            ? {note: `${m.availability.excluded} sample(s) in planned maintenance (${fmtSpan(m.availability.plannedDowntimeMs)}) left out`}
-            : {}),
-      }
-    case 'latency_ms:avg':
-    case 'avg_latency_ms:avg':
-      return {value: t && t.requests > 0 ? t.avgLatency : null, unit: 'ms', source: t?.source ?? 'gateway', samples: t?.requests ?? 0, ...(noTraffic ? {note: noTraffic} : {})}
-    case 'latency_ms:p95':
-    case 'p95_latency_ms:p95':
-      return {value: t && t.requests > 0 ? t.p95Latency : null, unit: 'ms', source: t?.source ?? 'gateway', samples: t?.requests ?? 0, ...(noTraffic ? {note: noTraffic} : {})}
-    case 'error_rate:ratio':
-    case 'error_rate:avg':
-      return {value: t ? pct(t.failed, t.requests) : null, unit: '%', source: t?.source ?? 'gateway', samples: t?.requests ?? 0, ...(noTraffic ? {note: noTraffic} : {})}
-    case 'audit_coverage:ratio':
-      return {
-        value: t && !t.approximate ? t.auditCoveragePct : null,
-        unit: '%',
-        source: 'audit records / requests (/gateway/metrics), and the gateway\'s own received / dropped / pending counters when it reports them (the lower figure)',
-        samples: t?.requests ?? 0,
-        ...(t === null || t.approximate ? {note: 'needs live gateway metrics (audit record count)'} : t.requests === 0 ? {note: 'no requests yet'} : {}),
-      }
-    default:
-      return null
-  }
-}
-
-function buildKpis(playbook: Playbook, inputs: KpiInputs): KpiResult[] {
-  const out: KpiResult[] = []
-  const result = (id: string, title: string, kpi: Kpi | undefined, measured: Measured | null, metric: string): KpiResult => {
-    const target = targetOf(kpi)
-    if (!measured) {
-      return {id, title, target, measured: null, unit: target?.unit ?? '', display: 'n/a', status: 'unknown', source: kpi?.measurement ?? metric, samples: 0, note: `cutover report does not measure the metric "${metric}"`, ...(kpi ? {planRef: kpi.plan_ref} : {})}
-    }
-    const status: KpiStatus = measured.value === null || target === null ? 'unknown' : compare(measured.value, target.operator, target.threshold) ? 'met' : 'missed'
-    const note = measured.note ?? (target === null ? 'the plan sets no target for this figure' : undefined)
-    return {
-      id,
-      title,
-      target,
-      measured: measured.value,
-      unit: measured.unit,
-      display: fmtWithUnit(measured.value, measured.unit),
-      status,
-      source: measured.source,
-      samples: measured.samples,
-      ...(note ? {note} : {}),
-      ...(kpi ? {planRef: kpi.plan_ref} : {}),
-    }
-  }
-  let hasP95 = false
-  for (const kpi of playbook.kpis) {
-    out.push(result(kpi.id, kpi.title, kpi, measureKpi(kpi.metric, kpi.statistic, inputs), kpi.metric))
-    if (kpi.statistic === 'p95' && /latency/.test(kpi.metric)) hasP95 = true
-    // p95 latency sits next to the average; the plan gives it no target of its own.
-    if (!hasP95 && kpi.statistic === 'avg' && /latency/.test(kpi.metric)) {
-      out.push(result('latency-p95', 'Performance (p95 latency)', undefined, measureKpi('latency_ms', 'p95', inputs), 'latency_ms'))
-      hasP95 = true
-    }
-  }
-  if (!hasP95) out.push(result('latency-p95', 'Performance (p95 latency)', undefined, measureKpi('latency_ms', 'p95', inputs), 'latency_ms'))
-  return out
-}
-
-function overallStatus(kpis: KpiResult[]): KpiStatus {
-  const judged = kpis.filter((k) => k.target !== null)
-  if (judged.some((k) => k.status === 'missed')) return 'missed'
-  if (judged.length > 0 && judged.every((k) => k.status === 'met')) return 'met'
-  return 'unknown'
 }
 
 // ------------------------------------------------------------------ phases, gates, rollbacks

@@ -4,7 +4,7 @@
  */
 import {COLORS, costChart, esc, formatters, healthStrip, type LineSeries, rollbackChart, timeChart} from './charts.js'
 import {fmtMs, fmtNumber, fmtPct, fmtSpan, fmtTime, fmtUsd, fmtWithUnit} from './format.js'
-import {reviewPeriodText} from './markdown.js'
+import {clientSummary, kpiNote, reviewPeriodText} from './markdown.js'
 import type {BreakdownRow, KpiResult, KpiStatus, ReportData} from './types.js'
 
 const CSS = `
@@ -26,6 +26,8 @@ h3{font-size:15px;margin:20px 0 8px}
 .unknown,.INCONCLUSIVE,.inconclusive,.error,.ERROR,.not_enough_data,.resolved{background:var(--gray-bg);color:var(--muted)}
 .AWAITING_APPROVAL,.open{background:var(--amber-bg);color:var(--amber)}
 .overall{margin-top:14px;font-size:15px}
+.verdict{margin:8px 0 0;padding:10px 14px;border-left:4px solid var(--blue);background:var(--card);font-size:14px}
+.clients{margin-top:6px;font-weight:600}.clients.bad{color:var(--red)}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(180px,1fr));gap:12px}
 .card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px 16px;position:relative}
 .card.met{border-top:4px solid var(--green)}.card.missed{border-top:4px solid var(--red)}.card.unknown{border-top:4px solid #9ca3af}
@@ -126,10 +128,11 @@ export function renderHtml(r: ReportData): string {
   // ------------------------------------------------------------ header
   parts.push(`<header class="top"><div class="eyebrow">Post-migration review · ${esc(r.playbook.name)} ${esc(r.playbook.version)}</div>`)
   parts.push(`<h1>${esc(r.title)}</h1>`)
+  parts.push(`<p class="verdict" id="verdict"><b>Verdict:</b> ${esc(r.verdict)}</p>`)
   parts.push(
     `<div class="meta"><div><b>Generated</b>${esc(fmtTime(r.generatedAt))}</div><div><b>Current phase</b>${esc(r.phase ? `${r.phase.title}` : 'not recorded')}${r.phase ? `<br><span class="n">since ${esc(fmtTime(r.phase.since))}</span>` : ''}</div><div><b>Evidence</b>${esc(r.span.start ? `${fmtTime(r.span.start)} → ${fmtTime(r.span.end)}` : 'none recorded yet')}</div><div><b>Plan</b>${esc(r.playbook.source ? `${r.playbook.source.title}${r.playbook.source.version ? ` v${r.playbook.source.version}` : ''}${r.playbook.source.date ? ` (${r.playbook.source.date})` : ''}` : r.playbook.name)}</div></div>`,
   )
-  parts.push(`<div class="overall">${pill(OVERALL[r.overall], r.overall)} <span class="n">${esc(r.live.available ? 'Live gateway metrics included.' : 'Live gateway metrics were unavailable: built from the state store only.')}</span></div></header>`)
+  parts.push(`<div class="overall">${pill(OVERALL[r.overall], r.overall)} <span class="n">${esc(r.live.available ? 'Live gateway metrics included.' : 'Live gateway metrics were unavailable: built from the state store only.')}</span>${r.clientTraffic ? `<div class="clients${r.clientTraffic.failed > 0 ? ' bad' : ''}">${esc(clientSummary(r.clientTraffic))}</div>` : ''}</div></header>`)
 
   // ------------------------------------------------------------ KPIs
   parts.push('<section id="kpis"><h2>Key performance indicators</h2>')
@@ -140,7 +143,7 @@ export function renderHtml(r: ReportData): string {
       {header: 'Target', get: (k) => k.target?.text ?? 'none'},
       {header: 'Measured', get: (k) => k.display, num: true},
       {header: 'Status', get: (k) => pill(STATUS[k.status], k.status), html: true},
-      {header: 'Based on', get: (k) => `${k.source}${k.samples ? ` · ${fmtNumber(k.samples)} ${/health/.test(k.source) ? 'samples' : 'requests'}` : ''}${k.note ? ` · ${k.note}` : ''}`},
+      {header: 'Based on', get: (k) => `${k.source}${k.samples ? ` · ${fmtNumber(k.samples)} ${/health/.test(k.source) ? 'samples' : 'requests'}` : ''}${kpiNote(k) ? ` · ${kpiNote(k)}` : ''}`},
     ]),
   )
   parts.push('</section>')

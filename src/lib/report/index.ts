@@ -1,6 +1,8 @@
 /** The reporting layer: report data (the --json contract), Markdown/HTML renderers, and the communications. */
 export * from './types.js'
-export {availabilityOf, buildReport, type BuildReportInput, downsample, MAX_SERIES_POINTS, metricsFromSamples, phaseTitle, playbookObjectiveMs} from './build.js'
+export {buildReport, type BuildReportInput, downsample, MAX_SERIES_POINTS, metricsFromSamples, phaseTitle, playbookObjectiveMs} from './build.js'
+export {availabilityEvidence, buildKpis, clientFinished, kpiSpec, kpiTarget, overallStatus} from './kpis.js'
+export {gatherProvenance, verdictLine} from './verdict.js'
 export {gatherGatewayEvidence, type GatewayEvidence, MAX_AUDIT_ROWS} from './gather.js'
 export {renderMarkdown} from './markdown.js'
 export {renderHtml} from './html.js'

@@ -1,6 +1,7 @@
 /** The report as Markdown: the KPI table first, then the review, totals, timeline and records. */
 import {fmtMs, fmtNumber, fmtPct, fmtSpan, fmtTime, fmtUsd, fmtWithUnit} from './format.js'
-import type {BreakdownRow, KpiStatus, ReportData, ReviewSection} from './types.js'
+import {clientFinished} from './kpis.js'
+import type {BreakdownRow, ClientTraffic, KpiResult, KpiStatus, ReportData, ReviewSection} from './types.js'
 
 /**
  * Table-cell safe: no pipes or line breaks, and no raw HTML (Markdown renderers would render it):
@@ -17,6 +18,22 @@ function table(headers: string[], rows: (string | number | null | undefined)[][]
 
 export const STATUS_TEXT: Record<KpiStatus, string> = {met: '✅ met', missed: '❌ missed', unknown: '❔ unknown'}
 const OVERALL_TEXT: Record<KpiStatus, string> = {met: 'every KPI met its target', missed: 'at least one KPI missed its target', unknown: 'not every KPI could be measured yet'}
+
+/** "Failed requests seen by clients: 20 of 1,500 (rehearsal traffic generator): HTTP 502 ×12, connection ×8". */
+export function clientSummary(c: ClientTraffic): string {
+  const kinds = Object.entries(c.errors)
+    .filter(([, n]) => n > 0)
+    .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
+    .map(([k, n]) => `${k} ×${n}`)
+  const unfinished = c.sent - clientFinished(c)
+  return `Failed requests seen by clients: ${fmtNumber(c.failed)} of ${fmtNumber(clientFinished(c))} (${c.source})${kinds.length > 0 ? `: ${kinds.join(', ')}` : ''}${unfinished > 0 ? `; ${fmtNumber(unfinished)} more sent but not finished (in flight or stopped), not counted` : ''}`
+}
+
+/** The KPI's note, and every figure it was judged on when there are several (the worse one marked). */
+export function kpiNote(k: KpiResult): string {
+  const figures = k.figures?.map((f) => `${f.source}: ${f.display}${f.failed === undefined ? '' : ` (${fmtNumber(f.failed)} of ${fmtNumber(f.samples)} failed)`}${f.judged ? ' ← judged' : ''}`)
+  return [k.note ?? '', figures ? `worse of: ${figures.join('; ')}` : ''].filter(Boolean).join(' · ')
+}
 
 export function reviewPeriodText(s: ReviewSection): string {
   if (!s.periodStart) return 'no evidence recorded yet'
@@ -42,6 +59,7 @@ function breakdown(title: string, rows: BreakdownRow[]): string[] {
 export function renderMarkdown(r: ReportData): string {
   const out: string[] = []
   out.push(`# ${mdCell(r.title)}`, '')
+  out.push(`**Verdict:** ${mdCell(r.verdict)}`, '')
   out.push(
     `Generated ${fmtTime(r.generatedAt)} from playbook \`${mdCell(r.playbook.name)}\` ${mdCell(r.playbook.version)}. ` +
       `Current phase: ${r.phase ? `${mdCell(r.phase.title)} (since ${fmtTime(r.phase.since)})` : 'not recorded'}. ` +
@@ -49,9 +67,10 @@ export function renderMarkdown(r: ReportData): string {
     '',
   )
   out.push(`**Overall: ${OVERALL_TEXT[r.overall]}.** ${mdCell(r.live.note.replace(/\.$/, ''))}.`, '')
+  if (r.clientTraffic) out.push(`**${mdCell(clientSummary(r.clientTraffic))}**`, '')
 
   out.push('## Key performance indicators', '')
-  out.push(...table(['KPI', 'Target', 'Measured', 'Status', 'Source', 'Note'], r.kpis.map((k) => [k.title, k.target?.text ?? 'no target', k.display, STATUS_TEXT[k.status], k.source, k.note ?? ''])), '')
+  out.push(...table(['KPI', 'Target', 'Measured', 'Status', 'Source', 'Note'], r.kpis.map((k) => [k.title, k.target?.text ?? 'no target', k.display, STATUS_TEXT[k.status], k.source, kpiNote(k)])), '')
 
   out.push('## Post-migration review', '')
   for (const s of r.review) {

@@ -30,9 +30,45 @@ export interface KpiResult {
   source: string
   /** How many samples / requests the value rests on. */
   samples: number
+  /** The evidence rule's minimum (the gate's resolutionMinSamples; 1 when no rule applies): fewer samples is 'unknown'. */
+  minSamples: number
+  /** The gate evaluator's verdict on the figure (evaluateCriterion): pass / fail / inconclusive / error, and why. */
+  evaluation?: {outcome: string; reason: string}
+  /** A KPI with a target that is 'unknown': why, shortly ("25 samples, 1,000 needed, currently 96%"), as the verdict line names it. */
+  unknownBecause?: string
+  /** Every figure the KPI was judged on when there is more than one (error rate: the gateway's and the clients'); `judged` marks the one the status rests on (the worse). */
+  figures?: KpiFigure[]
   /** Why the status is what it is when it is not plainly met/missed. */
   note?: string
   planRef?: string
+}
+
+export interface KpiFigure {
+  source: string
+  measured: number | null
+  display: string
+  samples: number
+  failed?: number
+  status: KpiStatus
+  judged: boolean
+}
+
+/** What cutover's own traffic generator saw (client side), e.g. a rehearsal's TrafficGenerator. */
+export interface ClientTraffic {
+  source: string
+  sent: number
+  ok: number
+  failed: number
+  /** Failures by kind ('http_502': 12, 'timeout': 8). */
+  errors: Record<string, number>
+}
+
+/** What the evidence behind the report is not: forced advances, synthetic data, skipped steps, waived rules. */
+export interface Provenance {
+  forced: Array<{what: string; why: string}>
+  synthetic: string[]
+  skipped: string[]
+  waived: string[]
 }
 
 export interface BreakdownRow {
@@ -239,6 +275,15 @@ export interface ReportData {
   kpis: KpiResult[]
   /** 'met' only when every KPI with a target is met; 'missed' when any is missed. */
   overall: KpiStatus
+  /**
+   * One line at the top of every format: the KPI counts (missed and unknown ones named, with the
+   * evidence they lack), failed requests seen by clients, and what was forced, synthetic, skipped or waived.
+   */
+  verdict: string
+  /** Client-side traffic figures when the caller passed them (null otherwise). */
+  clientTraffic: ClientTraffic | null
+  /** Forced advances recorded in the state store's trail, plus what the caller declared. */
+  provenance: Provenance
   totals: Totals | null
   streaming: StreamingUsage
   phases: PhaseSpan[]

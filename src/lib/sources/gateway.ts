@@ -229,28 +229,37 @@ export class GatewaySource implements MetricSource {
   }
 
   private measureUptime(spec: MeasureSpec, now: Date): Measurement {
-    const window = windowOf(spec, now)
     if (this.monitorIntervalMs === undefined || !this.monitorSamples) {
       return errorMeasurement(spec, now, 'uptime needs the monitor health samples and the sampling interval; run `cutover monitor` first')
     }
-    const result = computeUptime(this.monitorSamples, {intervalMs: this.monitorIntervalMs, windowStart: window.start.getTime(), windowEnd: window.end.getTime(), exclude: this.maintenance})
-    return {
-      criterionId: spec.id,
-      value: result.uptimePct,
-      samples: result.samples,
-      windowStart: window.start.toISOString(),
-      windowEnd: window.end.toISOString(),
-      windowElapsed: result.coversWindowStart,
-      detail: {
-        up: result.up,
-        down: result.down,
-        missed: result.missed,
-        unplanned_down_samples: result.unplannedDownSamples,
-        excluded_samples: result.excluded,
-        planned_downtime_s: Math.round(result.plannedDowntimeMs) / 1000,
-        gaps: result.gaps.map((g) => ({from: new Date(g.from).toISOString(), to: new Date(g.to).toISOString(), missed: g.missed})),
-        intervalMs: this.monitorIntervalMs,
-      },
-    }
+    return uptimeMeasurement(spec, now, this.monitorSamples, this.monitorIntervalMs, this.maintenance)
+  }
+}
+
+/**
+ * The `uptime` measurement over spec's window ending at now: computeUptime over the monitor's health
+ * samples (gaps count as down, planned maintenance is left out). The one computation behind the
+ * gate's uptime criteria and the report's availability KPI.
+ */
+export function uptimeMeasurement(spec: MeasureSpec, now: Date, samples: readonly HealthSample[], intervalMs: number, maintenance: readonly ExcludedSpan[]): Measurement {
+  const window = windowOf(spec, now)
+  const result = computeUptime(samples, {intervalMs, windowStart: window.start.getTime(), windowEnd: window.end.getTime(), exclude: maintenance})
+  return {
+    criterionId: spec.id,
+    value: result.uptimePct,
+    samples: result.samples,
+    windowStart: window.start.toISOString(),
+    windowEnd: window.end.toISOString(),
+    windowElapsed: result.coversWindowStart,
+    detail: {
+      up: result.up,
+      down: result.down,
+      missed: result.missed,
+      unplanned_down_samples: result.unplannedDownSamples,
+      excluded_samples: result.excluded,
+      planned_downtime_s: Math.round(result.plannedDowntimeMs) / 1000,
+      gaps: result.gaps.map((g) => ({from: new Date(g.from).toISOString(), to: new Date(g.to).toISOString(), missed: g.missed})),
+      intervalMs,
+    },
   }
 }
