@@ -131,7 +131,13 @@ describe('e2e: cutover rehearse (bin/run.js; sandbox repo, mock provider, daemon
     // Time is compressed: a plan day is seconds (how long the rehearsal takes is measured by npm run bench:cutover).
     expect(result.compression.durations.find((d) => d.at.endsWith('criteria[gateway-uptime].window'))).to.include({planned: '2d'})
     expect(result.report && fs.existsSync(result.report), 'the HTML report outlives the sandbox').to.equal(true)
-    expect(fs.readFileSync(result.report!, 'utf8')).to.match(/^<!doctype html>/i)
+    const html = fs.readFileSync(result.report!, 'utf8')
+    expect(html).to.match(/^<!doctype html>/i)
+    // #11.6/#11.9: the report's verdict names what the clients saw and what was forced, synthetic or waived.
+    const verdict = /<p class="verdict" id="verdict">([\s\S]*?)<\/p>/.exec(html)?.[1] ?? ''
+    expect(verdict).to.contain(`failed requests seen by clients: ${result.traffic.failed} of`).and.contain('(rehearsal traffic generator)')
+    expect(verdict).to.contain('forced: gate 1-&gt;2').and.contain('synthetic: ').and.contain('waived: gates[phase-1-to-2].criteria[gateway-uptime]: min_samples 1000 -&gt; 30')
+    expect(verdict).to.not.contain('All KPIs met')
     expectCleanedUp(result)
   })
 

@@ -745,7 +745,18 @@ export class Rehearsal {
   private async writeReport(): Promise<string | null> {
     if (!this.state || !this.target) return null
     const live = await gatherGatewayEvidence(this.target)
-    const report = buildReport({state: this.state, playbook: this.playbook, gatewayMetrics: live.gatewayMetrics, requests: live.requests, ...(live.liveNote ? {liveNote: live.liveNote} : {}), now: new Date()})
+    const stats = this.traffic?.stats
+    const report = buildReport({
+      state: this.state,
+      playbook: this.playbook,
+      gatewayMetrics: live.gatewayMetrics,
+      requests: live.requests,
+      ...(live.liveNote ? {liveNote: live.liveNote} : {}),
+      now: new Date(),
+      // What the rehearsal's own clients saw, and what its evidence is not (forced gates come from the trail).
+      ...(stats ? {clientTraffic: {source: 'rehearsal traffic generator', sent: stats.sent, ok: stats.ok, failed: stats.failed, errors: stats.errors}} : {}),
+      provenance: {synthetic: [...this.synthetic], waived: this.compressed.waivedEvidence.map((w) => `${w.at}: min_samples ${w.plannedMinSamples} -> ${w.rehearsalMinSamples}`)},
+    })
     const stamp = this.started.toISOString().replace(/[:.]/g, '-')
     const file = this.opts.reportFile
       ? path.resolve(this.opts.reportFile)
