@@ -520,6 +520,7 @@ export class Rehearsal {
         state: lock,
         intervalMs: WATCH_INTERVAL_MS,
         durationMs: opts.durationMs,
+        baseDir: path.dirname(this.playbookFile),
         autoRollback: true,
         signal: controller.signal,
         lockWaitMs: 30_000,
