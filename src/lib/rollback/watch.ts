@@ -226,7 +226,8 @@ export async function watchTriggers(opts: WatchOptions): Promise<WatchResult> {
       // Only changes are announced: a trigger that stays in its band is not repeated every tick.
       const action = t.status === 'error' ? 'could_not_evaluate' : t.decision === 'rollback' ? (opts.autoRollback && (t.rollbackKind ?? 'flag') !== 'git' ? 'rollback' : 'rollback_recommended') : 'alert'
       const head = t.status === 'error' ? '✖ CANNOT EVALUATE' : t.decision === 'rollback' ? '✖ ROLLBACK' : '! ALERT'
-      const line = `${head} ${t.id}: ${t.reason}${action === 'rollback_recommended' ? ` -> rollback recommended: run cutover rollback --${t.rollbackKind === 'git' ? 'git' : 'flag'}` : ''}`
+      // Every reason starts with the trigger's id.
+      const line = `${head} ${t.reason}${action === 'rollback_recommended' ? ` -> rollback recommended: run cutover rollback --${t.rollbackKind === 'git' ? 'git' : 'flag'}` : ''}`
       if (t.decision === 'rollback' || t.status === 'error') warn(line)
       else log(line)
       opts.state.appendTrail({kind: 'trigger', payload: {criterion: t.id, value: t.value, threshold: t.threshold, band: t.band, decision: action, status: t.status, baseline: t.baseline ?? null, degradation_pct: t.degradationPct ?? null, samples: t.samples, reason: t.reason}})
@@ -248,7 +249,7 @@ export async function watchTriggers(opts: WatchOptions): Promise<WatchResult> {
       }
       log(rollback.message)
       if (opts.notifyUrl) {
-        const payload = {criterion: firing.map((t) => t.id).join(','), value: firing[0]!.value, threshold: firing[0]!.threshold, decision: rollback.outcome === 'success' ? 'rollback_performed' : 'rollback_failed', band: 'rollback', recovery_ms: rollback.totalMs, objective_ms: rollback.objectiveMs, target, at: new Date().toISOString()}
+        const payload = {criterion: firing.map((t) => t.id).join(','), value: firing[0]!.value, threshold: firing[0]!.threshold, decision: rollback.outcome === 'success' ? 'rollback_performed' : rollback.outcome === 'already_rolled_back' ? 'already_rolled_back' : 'rollback_failed', band: 'rollback', recovery_ms: rollback.totalMs, objective_ms: rollback.objectiveMs, target, at: new Date().toISOString()}
         const sent = await notify(opts.notifyUrl, payload)
         notifications.push({at: payload.at, criterion: payload.criterion, decision: payload.decision, band: 'rollback', delivered: sent.delivered, ...(sent.error ? {error: sent.error} : {})})
       }
