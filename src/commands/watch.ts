@@ -10,7 +10,7 @@ import {parseFlagDuration} from '../lib/util/duration.js'
 export default class Watch extends BaseCommand<typeof Watch> {
   static override description = `Evaluate the playbook's rollback triggers continuously against the pinned baseline.
 Banded triggers (performance degradation): below 25% no action, 25-50% alert and wait for a human, above 50% roll back. Plain triggers (streaming failures > 10%, critical incidents, ...) ask for their action when crossed.
-Every trigger of the playbook is evaluated: source "check" triggers (cost tracking shows incorrect data) run the library check they name, as phase validate does; fleet triggers need --prometheus-url. The evidence rules are the gates' (min_hosts, min_samples): too little evidence is inconclusive, never a rollback. Values are shown in their own units (ms, req/s), the degradation in parentheses.
+Every trigger of the playbook is evaluated: source "check" triggers (cost tracking shows incorrect data) run the library check they name, as phase validate does; fleet triggers need --prometheus-url. The evidence rules are the gates' (min_hosts, min_samples): too little evidence is inconclusive, never a rollback. Values are shown in their own units (ms, req/s), the degradation % after them.
 Alerts go to the terminal and, with --notify URL, as a JSON POST {criterion, value, threshold, decision, band, status, ...}. A rollback decision performs the flag rollback with --auto-rollback (recorded with its recovery time), otherwise it is reported as recommended.
 Exit codes: 0 every trigger was evaluated and no rollback is needed, 1 a rollback fired or is recommended, 2 usage error, 4 a trigger could not be evaluated (daemon down, Prometheus unreachable or not given, a check that could not measure).`
 
