@@ -1,16 +1,18 @@
 import {Flags} from '@oclif/core'
+import path from 'node:path'
 
 import {BaseCommand} from '../base-command.js'
 import {ConfigError} from '../lib/errors.js'
 import {defaultPlaybookPath, loadPlaybook} from '../lib/playbook/index.js'
-import {watchTriggers, type WatchResult} from '../lib/rollback/index.js'
+import {triggerLabel, watchTriggers, type WatchResult} from '../lib/rollback/index.js'
 import {parseFlagDuration} from '../lib/util/duration.js'
 
 export default class Watch extends BaseCommand<typeof Watch> {
   static override description = `Evaluate the playbook's rollback triggers continuously against the pinned baseline.
 Banded triggers (performance degradation): below 25% no action, 25-50% alert and wait for a human, above 50% roll back. Plain triggers (streaming failures > 10%, critical incidents, ...) ask for their action when crossed.
-Alerts go to the terminal and, with --notify URL, as a JSON POST {criterion, value, threshold, decision, band, ...}. A rollback decision performs the flag rollback with --auto-rollback (recorded with its recovery time), otherwise it is reported as recommended.
-Exit codes: 0 no rollback needed, 1 a rollback fired or is recommended, 2 usage error, 4 target unreachable.`
+Every trigger of the playbook is evaluated: source "check" triggers (cost tracking shows incorrect data) run the library check they name, as phase validate does; fleet triggers need --prometheus-url. The evidence rules are the gates' (min_hosts, min_samples): too little evidence is inconclusive, never a rollback. Values are shown in their own units (ms, req/s), the degradation % after them.
+Alerts go to the terminal and, with --notify URL, as a JSON POST {criterion, value, threshold, decision, band, status, ...}. A rollback decision performs the flag rollback with --auto-rollback (recorded with its recovery time), otherwise it is reported as recommended.
+Exit codes: 0 every trigger was evaluated and no rollback is needed, 1 a rollback fired or is recommended, 2 usage error, 4 a trigger could not be evaluated (daemon down, Prometheus unreachable or not given, a check that could not measure).`
 
   static override examples = ['<%= config.bin %> watch --once', '<%= config.bin %> watch --interval 30s --auto-rollback --notify https://hooks.example.com/cutover', '<%= config.bin %> watch --duration 1h --json']
 
@@ -38,7 +40,8 @@ Exit codes: 0 no rollback needed, 1 a rollback fired or is recommended, 2 usage 
       }
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`--notify must be an http(s) URL, got ${url.protocol}`)
     }
-    const playbook = await loadPlaybook(flags.playbook ?? defaultPlaybookPath())
+    const playbookFile = flags.playbook ?? defaultPlaybookPath()
+    const playbook = await loadPlaybook(playbookFile)
     const quiet = this.jsonEnabled()
     const controller = new AbortController()
     const stop = () => controller.abort()
@@ -55,6 +58,7 @@ Exit codes: 0 no rollback needed, 1 a rollback fired or is recommended, 2 usage 
         autoRollback: flags['auto-rollback'],
         ...(flags.notify ? {notifyUrl: flags.notify} : {}),
         ...(flags['prometheus-url'] ? {prometheusUrl: flags['prometheus-url']} : {}),
+        baseDir: path.dirname(path.resolve(playbookFile)),
         signal: controller.signal,
         log: (line) => {
           if (!quiet) this.log(line)
@@ -65,7 +69,7 @@ Exit codes: 0 no rollback needed, 1 a rollback fired or is recommended, 2 usage 
       })
       if (!quiet) {
         const last = result.ticks.at(-1)
-        for (const t of last?.triggers ?? []) this.log(`  ${t.decision.padEnd(8)} ${t.reason}`)
+        for (const t of last?.triggers ?? []) this.log(`  ${triggerLabel(t).padEnd(12)} ${t.reason}`)
       }
       if (result.exitCode === 0) this.log(result.message)
       else this.logToStderr(result.message)

@@ -139,6 +139,42 @@ describe('e2e: cutover watch (rollback triggers against the reference daemon and
     const human = await cutover(['watch', '--once', '--playbook', PLAYBOOK, '--home', home])
     expect(human.exitCode).to.equal(0)
     expect(human.stdout).to.match(/ALERT latency-degradation: .*degradation -> alert/)
+    // The measured values in their own unit (ms), the degradation in percent after them.
+    expect(human.stdout, human.stdout).to.match(/ALERT latency-degradation: \d+(\.\d+)? ms vs baseline \d+(\.\d+)? ms = \+\d+(\.\d+)?% degradation -> alert/)
+    expect(latency.reason).to.not.match(/\d%? vs baseline \d+(\.\d+)?%/)
+  })
+
+  it('the daemon down and Prometheus unreachable: watch --once with the bundled playbook exits 4 (could not evaluate), never 0', async () => {
+    const home = makeHome(mock.url)
+    const closed = http.createServer()
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
+    const port = (closed.address() as AddressInfo).port
+    await new Promise<void>((resolve) => closed.close(() => resolve()))
+    const run = await cutover(['watch', '--once', '--home', home, '--prometheus-url', `http://127.0.0.1:${port}`, '--json'])
+    expect(run.exitCode, `${run.stdout}\n${run.stderr}`).to.equal(4)
+    const result = parseJson<WatchResult>(run)
+    expect(result.unevaluated.map((u) => u.id)).to.include.members(['gateway-start-failures', 'streaming-failures', 'cost-tracking-incorrect', 'latency-degradation', 'throughput-degradation'])
+    expect(result.message).to.match(/^could not evaluate/)
+    const human = await cutover(['watch', '--once', '--home', home])
+    expect(human.exitCode).to.equal(4)
+    expect(human.stderr).to.match(/CANNOT EVALUATE gateway-start-failures: .*--prometheus-url/)
+    expect(human.stdout).to.match(/^ {2}error +streaming-failures/m)
+    expect(`${human.stdout}${human.stderr}`).to.not.contain('no rollback needed')
+  })
+
+  it('cost tracking shows incorrect data (a model the gateway cannot price): the source "check" trigger runs cost.records_request and recommends the rollback', async () => {
+    const {home} = await phase2Home()
+    // The mock provider wants a key, as the probe of phase validate sends it (params.api_key_env).
+    const run = await cutover(['watch', '--once', '--playbook', path.join(FIXTURES, 'watch-cost.yaml'), '--home', home, '--json'], {env: {ANTHROPIC_API_KEY: 'test-probe-key'}})
+    expect(run.exitCode, `${run.stdout}\n${run.stderr}`).to.equal(1)
+    const result = parseJson<WatchResult>(run)
+    const [ok, incorrect] = result.ticks[0]!.triggers
+    expect(ok).to.deep.include({id: 'cost-tracking-priced', status: 'evaluated', decision: 'none', value: 0})
+    expect(ok!.check).to.deep.include({id: 'cost.records_request', outcome: 'pass'})
+    expect(incorrect).to.deep.include({id: 'cost-tracking-incorrect', status: 'evaluated', decision: 'rollback', value: 1})
+    expect(incorrect!.check).to.deep.include({id: 'cost.records_request', outcome: 'fail'})
+    expect(result.rollbackRecommended).to.equal(true)
+    expect(readFlags(home)).to.deep.equal({gatewayEnabled: true, proxyEnabled: false})
   })
 
   it('without --auto-rollback a rollback decision is only recommended (exit 1, nothing changed)', async () => {

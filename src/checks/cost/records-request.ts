@@ -1,5 +1,5 @@
 import {defineCheck} from '../types.js'
-import {fail, gatewayUrlHint, pass} from '../util.js'
+import {couldNotMeasure, fail, gatewayUrlHint, pass} from '../util.js'
 import {gatewayFailure} from '../gateway/common.js'
 import {probeParams} from '../traffic/routes-through-gateway.js'
 import {errorMessageOf, findAuditEntry, probeApiKey, sharedJsonProbe} from '../traffic/probe.js'
@@ -33,12 +33,15 @@ export const costRecordsRequest = defineCheck<Params>({
     try {
       probe = await sharedJsonProbe(target, shared, {agentType: params.agent_type, model: params.model, timeoutMs: params.timeout, signal, apiKey: probeApiKey(target, params.api_key_env)})
     } catch (error) {
-      return gatewayFailure(error, target, EXPECTED)
+      // No gateway to ask (not running, disabled): cost tracking cannot be judged, which is not "incorrect data".
+      const failure = gatewayFailure(error, target, EXPECTED)
+      return failure.outcome === 'fail' ? {...failure, outcome: 'error', detail: `could not measure cost tracking: ${failure.detail}`} : failure
     }
     const evidence: Record<string, unknown> = {url: probe.url, status: probe.status, request_id: probe.request_id, model: params.model, cost_header: probe.cost_header}
     if (probe.transport_error || probe.status !== 200) {
       const why = probe.transport_error ?? `HTTP ${probe.status}${errorMessageOf(probe.body) ? `: ${errorMessageOf(probe.body)}` : ''}`
-      return fail({detail: `the probe request was not served (${why}), so nothing could be costed`, expected: EXPECTED, measured: probe.transport_error ? 'no answer' : `HTTP ${probe.status}`, evidence, remediation: 'Fix the request path first (see traffic.routes_through_gateway and gateway.health).'})
+      // Not served: nothing was costed, so cost tracking could not be measured (traffic.routes_through_gateway fails for the request path).
+      return couldNotMeasure({detail: `the probe request was not served (${why}), so nothing could be costed`, expected: EXPECTED, measured: probe.transport_error ? 'no answer' : `HTTP ${probe.status}`, evidence, remediation: 'Fix the request path first (see traffic.routes_through_gateway and gateway.health), then check cost tracking again.'})
     }
     const usage = (probe.body as {usage?: {input_tokens?: unknown; output_tokens?: unknown}} | null)?.usage ?? {}
     evidence.response_usage = usage

@@ -1,6 +1,7 @@
 import {defineCheck} from '../types.js'
 import {fail, inconclusive, pass} from '../util.js'
 import {requireState} from './common.js'
+import {withinObjective} from '../../lib/util/objective.js'
 
 interface Params {
   kind: 'flag' | 'git' | 'fastest'
@@ -37,7 +38,7 @@ export const rollbackRehearsed = defineCheck<Params>({
       return inconclusive({detail: `no ${params.kind} rollback rehearsal recorded${params.max_age ? ' recently' : ''}`, expected, measured: 'not rehearsed', evidence, remediation: `Rehearse it: cutover rollback --rehearse (${params.kind}); the measured time is recorded.`})
     }
     const objective = params.objective ?? last.objectiveMs
-    const within = last.totalMs !== null && (objective === null ? last.withinObjective : last.totalMs <= objective)
+    const within = last.totalMs !== null && (objective === null ? last.withinObjective : withinObjective(last.outcome, last.totalMs, objective))
     const measured = `${last.kind} ${last.outcome} in ${last.totalMs ?? '?'} ms${objective !== null ? ` (objective ${objective} ms)` : ''}`
     if (last.outcome === 'success' && within) return pass({detail: `last ${measured} at ${last.ts}`, expected, measured, evidence})
     return fail({

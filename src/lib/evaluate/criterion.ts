@@ -79,7 +79,16 @@ function specProblem(spec: CriterionSpec): string | undefined {
   return undefined
 }
 
-export function evaluateCriterion(spec: CriterionSpec, measurement: Measurement, baseline?: Baseline | null): CriterionOutcome {
+export interface EvaluateCriterionOptions {
+  /**
+   * Default true (gates): an unfinished window is inconclusive. Rollback triggers pass false: they
+   * judge the data so far (a trigger that waited for its 1 h window could not protect the first hour
+   * after a cutover); every other evidence rule (min_hosts, min_samples, untrusted, no value) holds.
+   */
+  requireFullWindow?: boolean
+}
+
+export function evaluateCriterion(spec: CriterionSpec, measurement: Measurement, baseline?: Baseline | null, opts: EvaluateCriterionOptions = {}): CriterionOutcome {
   const isFleet = spec.min_hosts !== undefined
   const hosts: HostSample[] | undefined = measurement.hosts ? [...measurement.hosts].sort((a, b) => a.name.localeCompare(b.name)) : undefined
   const failingHosts = hosts?.filter((h) => !h.ok).map((h) => h.name)
@@ -130,7 +139,7 @@ export function evaluateCriterion(spec: CriterionSpec, measurement: Measurement,
     }
   }
   const current = value === null ? '' : ` (currently ${withUnit(value, unit)})`
-  if (!measurement.windowElapsed) {
+  if (!measurement.windowElapsed && opts.requireFullWindow !== false) {
     return done('inconclusive', `${what}: the data does not cover the ${spec.window} window yet (${measurement.windowStart} .. ${measurement.windowEnd})${current}`)
   }
   const minSamples = isFleet ? 0 : (spec.min_samples ?? 1)

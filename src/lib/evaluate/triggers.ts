@@ -11,12 +11,13 @@
  * even if alert_between is narrower, so a mis-set band can only err towards a human.
  *
  * Plain triggers fire when `value <operator> threshold` and then ask for their action.
- * No data / no baseline -> 'none' with status 'inconclusive'. A source error -> 'alert'
- * with status 'error': an outage of the measurement must reach a human, but never rolls
- * back on its own.
+ * The evidence is judged by evaluateCriterion, the gates' path, with the same rules: too few
+ * hosts (min_hosts) or samples (min_samples), untrusted evidence, no data or no baseline ->
+ * 'none' with status 'inconclusive'. A source error -> 'alert' with status 'error': an outage
+ * of the measurement must reach a human (watch exits 4), but never rolls back on its own.
  */
-import {compare, formatNumber, withUnit} from './criterion.js'
-import type {Baseline, DegradationBands, Measurement, RollbackTriggerSpec, TriggerBand, TriggerDecision} from './types.js'
+import {compare, evaluateCriterion, formatNumber, withUnit} from './criterion.js'
+import type {Baseline, CriterionSpec, DegradationBands, Measurement, RollbackTriggerSpec, TriggerBand, TriggerDecision} from './types.js'
 
 export const PLAN_DEGRADATION_BANDS: DegradationBands = {
   no_action_below: 25,
@@ -55,6 +56,32 @@ function baselineValueOf(b: Baseline | number | undefined | null): number | null
   return typeof v === 'number' && Number.isFinite(v) ? v : null
 }
 
+/** The gate criterion a trigger's evidence is judged as: the same rules (min_hosts, min_samples, untrusted evidence, no value). */
+export function triggerCriterionSpec(trigger: RollbackTriggerSpec): CriterionSpec {
+  const unit = trigger.bands ? (trigger.value_unit ?? trigger.unit) : trigger.unit
+  return {
+    id: trigger.id,
+    title: trigger.title,
+    source: trigger.source,
+    metric: trigger.metric,
+    statistic: trigger.statistic ?? 'last',
+    window: trigger.window ?? '15m',
+    operator: trigger.bands ? '>' : trigger.operator,
+    threshold: trigger.bands ? trigger.bands.rollback_above : trigger.threshold,
+    ...(unit ? {unit} : {}),
+    min_samples: trigger.min_samples ?? 1,
+    ...(trigger.min_hosts === undefined ? {} : {min_hosts: trigger.min_hosts}),
+    key: true,
+  }
+}
+
+/**
+ * One trigger: first the evidence, exactly as a gate criterion (evaluateCriterion, one path): a source
+ * error is 'error' (alerts a human, never rolls back); too few hosts or samples, untrusted evidence or
+ * no value is 'inconclusive' (no action). Only then the trigger's own rule: the bands against the
+ * pinned baseline, or `value <operator> threshold` -> its action. Unlike a gate, a trigger judges the
+ * data of an unfinished window (it must protect the first hour after a cutover too).
+ */
 export function evaluateTrigger(trigger: RollbackTriggerSpec, measurement: Measurement | undefined, baseline?: Baseline | number | null): TriggerDecision {
   const threshold = trigger.bands ? trigger.bands.rollback_above : trigger.threshold
   const common = {
@@ -66,35 +93,39 @@ export function evaluateTrigger(trigger: RollbackTriggerSpec, measurement: Measu
     samples: measurement?.samples ?? 0,
     ...(measurement ? {windowStart: measurement.windowStart, windowEnd: measurement.windowEnd} : {}),
   }
-  const inconclusive = (reason: string, extra: Partial<TriggerDecision> = {}): TriggerDecision => ({
-    ...common, band: 'none', decision: 'none', status: 'inconclusive', reason: `${trigger.id}: ${reason}`, ...extra,
-  })
-  if (!measurement) return inconclusive('no measurement was taken')
-  if (measurement.error !== undefined) {
-    return {...common, band: 'none', decision: 'alert', status: 'error', reason: `${trigger.id}: could not measure (${measurement.error}); a human must check`}
+  if (!measurement) return {...common, band: 'none', decision: 'none', status: 'inconclusive', reason: `${trigger.id}: no measurement was taken`}
+  const evidence = evaluateCriterion(triggerCriterionSpec(trigger), {...measurement, criterionId: trigger.id}, null, {requireFullWindow: false})
+  const judged = {...common, value: evidence.value, samples: evidence.samples, ...(evidence.hosts ? {hosts: evidence.hosts, failingHosts: evidence.failingHosts ?? []} : {})}
+  if (evidence.outcome === 'error') {
+    return {...judged, band: 'none', decision: 'alert', status: 'error', reason: `${evidence.reason}; the trigger could not be evaluated, a human must check`}
   }
-  const minSamples = trigger.min_samples ?? 1
-  if (measurement.samples < minSamples) return inconclusive(`${measurement.samples} sample(s), at least ${minSamples} needed`)
-  const value = measurement.value
-  if (value === null || Number.isNaN(value)) return inconclusive('no data in the window')
+  if (evidence.outcome === 'inconclusive') return {...judged, band: 'none', decision: 'none', status: 'inconclusive', reason: `${evidence.reason} -> inconclusive, no action`}
+  const value = evidence.value as number
 
   if (trigger.bands) {
+    const unit = trigger.value_unit ?? trigger.unit
     const base = baselineValueOf(baseline)
-    if (base === null) return inconclusive('no pinned baseline to compare with', {baseline: null})
-    if (base <= 0) return inconclusive(`the pinned baseline is ${formatNumber(base)}, so a degradation is undefined`, {baseline: base})
+    const inconclusive = (reason: string, b: number | null): TriggerDecision => ({...judged, baseline: b, band: 'none', decision: 'none', status: 'inconclusive', reason: `${trigger.id}: ${withUnit(value, unit)}; ${reason} -> inconclusive, no action`})
+    if (base === null) return inconclusive('no pinned baseline to compare with', null)
+    if (base <= 0) return inconclusive(`the pinned baseline is ${formatNumber(base)}, so a degradation is undefined`, base)
     const pct = degradationPct(value, base, trigger.worse_when ?? 'higher')
     const band = bandForDegradation(pct, trigger.bands)
     const b = trigger.bands
     const reason =
-      `${trigger.id}: ${withUnit(value, trigger.unit)} vs baseline ${withUnit(base, trigger.unit)} = ` +
-      `${formatNumber(pct)}% degradation -> ${band} (none < ${formatNumber(b.no_action_below)}% <= alert <= ${formatNumber(b.rollback_above)}% < rollback)`
-    return {...common, baseline: base, degradationPct: pct, band, decision: band, status: 'evaluated', reason}
+      `${trigger.id}: ${withUnit(value, unit)} vs baseline ${withUnit(base, unit)} = ` +
+      `${pct >= 0 ? '+' : ''}${formatNumber(pct)}% degradation -> ${band} (none < ${formatNumber(b.no_action_below)}% <= alert <= ${formatNumber(b.rollback_above)}% < rollback${trigger.worse_when === 'lower' ? '; lower is worse' : ''})`
+    return {...judged, baseline: base, degradationPct: pct, band, decision: band, status: 'evaluated', reason}
   }
 
   const tripped = compare(value, trigger.operator, trigger.threshold)
   const band: TriggerBand = tripped ? trigger.action : 'none'
-  const reason = `${trigger.id}: ${withUnit(value, trigger.unit)} ${tripped ? '' : 'not '}${trigger.operator} ${withUnit(trigger.threshold, trigger.unit)} -> ${band}`
-  return {...common, band, decision: band, status: 'evaluated', reason}
+  const unit = evidence.unit
+  const measured = evidence.hosts
+    ? `${evidence.failingHosts?.length ?? 0} of ${evidence.hosts.length} host(s) failing (${withUnit(value, '%')})`
+    : withUnit(value, unit)
+  const evidenceNote = evidence.hosts ? (evidence.failingHosts?.length ? `; failing: ${evidence.failingHosts.join(', ')}` : '') : ` (${evidence.samples} sample(s))`
+  const reason = `${trigger.id}: ${measured} ${tripped ? '' : 'not '}${trigger.operator} ${withUnit(trigger.threshold, unit)} -> ${band}${evidenceNote}`
+  return {...judged, band, decision: band, status: 'evaluated', reason}
 }
 
 /**

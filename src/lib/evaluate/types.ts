@@ -170,6 +170,10 @@ export interface RollbackTriggerSpec {
   /** Which direction is a degradation: latency 'higher' (default), throughput 'lower'. */
   worse_when?: 'higher' | 'lower'
   min_samples?: number
+  /** Fleet trigger: the value is the percentage of failing hosts; fewer hosts than this -> inconclusive (as for a gate criterion). */
+  min_hosts?: number
+  /** Banded triggers: the unit of the measured value ('ms', 'req/s'); `unit` is the threshold's (the degradation, '%'). Default: unit. */
+  value_unit?: string
   /** What a tripped non-banded trigger asks for. */
   action: TriggerAction
 }
@@ -190,7 +194,11 @@ export interface TriggerDecision {
   /** 'inconclusive' (not enough data, no baseline) never acts; 'error' alerts a human, never rolls back. */
   status: 'evaluated' | 'inconclusive' | 'error'
   reason: string
+  /** Samples, or for a fleet trigger the hosts that reported. */
   samples: number
+  /** Fleet triggers: hosts sorted by name, and the names of the failing ones. */
+  hosts?: HostSample[]
+  failingHosts?: string[]
   windowStart?: string
   windowEnd?: string
 }

@@ -8,7 +8,8 @@ import type {CriterionSpec, SourceName} from '../evaluate/types.js'
 import type {Criterion, Gate, Playbook, Unit} from '../playbook/types.js'
 import type {PhaseState} from '../state/types.js'
 
-const UNIT_TEXT: Record<Unit, string | undefined> = {percent: '%', ms: 'ms', s: 's', count: undefined, usd: 'USD', rps: 'req/s', ratio: undefined}
+/** A playbook unit as shown next to a value (`count` and `ratio` have none). */
+export const UNIT_TEXT: Record<Unit, string | undefined> = {percent: '%', ms: 'ms', s: 's', count: undefined, usd: 'USD', rps: 'req/s', ratio: undefined}
 
 export interface ResolvedWindow {
   /** Duration string the sources understand. */

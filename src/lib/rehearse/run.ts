@@ -475,7 +475,7 @@ export class Rehearsal {
       const start = await runDaemonAction(target, 'start')
       this.notePid(target)
       if (!start.ok) throw new Deviation(`the disposable daemon did not start: ${start.stderr.split('\n').slice(-3).join(' | ')}`)
-      const result = await flagRollback({target, state: scratch, reason: 'rehearsal: flag rollback rehearsed on a disposable daemon before gate 1 -> 2', drill: true})
+      const result = await flagRollback({target, state: scratch, reason: 'rehearsal: flag rollback rehearsed on a disposable daemon before gate 1 -> 2', drill: true, force: true})
       this.notePid(target)
       const rec = this.s.recordRollback({
         kind: 'flag-rehearsal',
@@ -528,6 +528,7 @@ export class Rehearsal {
         state: lock,
         intervalMs: WATCH_INTERVAL_MS,
         durationMs: opts.durationMs,
+        baseDir: path.dirname(this.playbookFile),
         autoRollback: true,
         signal: controller.signal,
         lockWaitMs: 30_000,
@@ -670,7 +671,7 @@ export class Rehearsal {
     try {
       this.drillWindow = new MaintenanceTracker(this.s, this.t, {kind: 'rehearsal', reason: 'rehearsal: Phase 2 flag-rollback drill, the gateway is off until the re-entry into Phase 2'})
       this.drillWindow.begin({step: 'flag-drill'})
-      result = await flagRollback({target: this.t, state: this.s, reason: 'rehearsal: Phase 2 flag-rollback drill', drill: true})
+      result = await flagRollback({target: this.t, state: this.s, reason: 'rehearsal: Phase 2 flag-rollback drill', drill: true, force: true})
     } catch (error) {
       this.drillWindow?.end('failed')
       throw error

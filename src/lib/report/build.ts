@@ -27,6 +27,7 @@ import type {Playbook, RollbackProcedure} from '../playbook/types.js'
 import type {StateStore} from '../state/store.js'
 import type {BaselineRecord, RollbackRecord, SampleRecord} from '../state/types.js'
 import {redactValue} from '../util/redact.js'
+import {withinObjective} from '../util/objective.js'
 import {fmtDay, fmtMs, fmtTime, fmtNumber, fmtPct, fmtSpan, fmtUsd, fmtWithUnit} from './format.js'
 import {buildKpis, overallStatus} from './kpis.js'
 import {gatherProvenance, verdictLine} from './verdict.js'
@@ -500,7 +501,7 @@ export function playbookObjectiveMs(playbook: Playbook, kind: string): number | 
 function rollbackSummary(r: RollbackRecord, playbook: Playbook): RollbackSummary {
   const fromPlaybook = r.objectiveMs === null ? playbookObjectiveMs(playbook, r.kind) : null
   const objectiveMs = r.objectiveMs ?? fromPlaybook
-  const within = r.objectiveMs !== null ? r.withinObjective : r.outcome === 'success' && r.totalMs !== null && (objectiveMs === null || r.totalMs <= objectiveMs)
+  const within = r.objectiveMs !== null ? r.withinObjective : r.totalMs !== null && withinObjective(r.outcome, r.totalMs, objectiveMs)
   return {
     id: r.id,
     ts: r.ts,

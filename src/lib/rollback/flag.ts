@@ -34,6 +34,11 @@ export interface FlagRollbackOptions {
    * recorded as an unplanned window: its downtime counts.
    */
   drill?: boolean
+  /**
+   * Roll back even when the target already is rolled back (see alreadyRolledBack): restart the daemon
+   * and record a rollback again. Without it a repeated rollback changes nothing.
+   */
+  force?: boolean
   log?: (line: string) => void
 }
 
@@ -44,7 +49,8 @@ export interface StageTiming {
 
 export interface FlagRollbackResult {
   kind: 'flag'
-  outcome: 'success' | 'failed'
+  /** already_rolled_back: the target already was where the rollback leads; nothing was changed or recorded. */
+  outcome: 'success' | 'failed' | 'already_rolled_back'
   exitCode: ExitCodeValue
   message: string
   target: {name: string; home: string}
@@ -55,8 +61,9 @@ export interface FlagRollbackResult {
   flags: {before: DaemonFlags; after: DaemonFlags}
   daemon: {pid: number | null; proxy_port: number | null; gateway_port: number | null}
   launcher: {mode: string; url: string | null; output: string} | null
-  operationId: string
-  rollback: RollbackRecord
+  /** Null when nothing ran (already_rolled_back). */
+  operationId: string | null
+  rollback: RollbackRecord | null
   superseded: {operationId: string; kind: string} | null
   phase: PhaseState | null
   error?: string
@@ -68,12 +75,65 @@ const STEPS: ApplyStep[] = [
   {id: 'verify-launcher', type: 'validate', title: 'The launcher selects proxy mode', checks: ['launcher.proxy_mode']},
 ]
 
+export type AlreadyRolledBack =
+  | {rolledBack: true; flags: DaemonFlags; daemon: FlagRollbackResult['daemon']; launcher: NonNullable<FlagRollbackResult['launcher']>}
+  | {rolledBack: false; why: string}
+
+/**
+ * Is the target already where a flag rollback takes it? All of: the flags file says
+ * {"gatewayEnabled": false, "proxyEnabled": true}; the daemon runs (PID file, live process) in that
+ * mode: the proxy accepts connections on its port and no gateway port is open; the launcher selects
+ * proxy mode. Anything else (flags written but the daemon not restarted, a proxy that does not
+ * answer) is not rolled back, and the rollback runs.
+ */
+export async function alreadyRolledBack(target: Target): Promise<AlreadyRolledBack> {
+  const reading = target.readFlagsDetailed()
+  if (!reading.exists || reading.flags.gatewayEnabled !== FLAG_ROLLBACK_FLAGS.gatewayEnabled || reading.flags.proxyEnabled !== FLAG_ROLLBACK_FLAGS.proxyEnabled) {
+    return {rolledBack: false, why: `the flags are ${JSON.stringify(reading.flags)}`}
+  }
+  let pid
+  try {
+    pid = target.readPidFile()
+  } catch (error) {
+    return {rolledBack: false, why: `the daemon does not run: ${(error as Error).message}`}
+  }
+  if (pid.gateway_port !== null) return {rolledBack: false, why: `the daemon still runs the gateway (gateway_port ${pid.gateway_port}): it was not restarted since the flags were written`}
+  if (pid.proxy_port === undefined || !(await tcpConnects(pid.proxy_port, 500))) return {rolledBack: false, why: 'the daemon does not serve the legacy proxy'}
+  const probe = await target.launcherProbe()
+  if (probe.mode !== 'proxy') return {rolledBack: false, why: `the launcher selects ${probe.mode} mode`}
+  return {rolledBack: true, flags: reading.flags, daemon: {pid: pid.pid, proxy_port: pid.proxy_port, gateway_port: pid.gateway_port}, launcher: {mode: probe.mode, url: probe.url ?? null, output: probe.output}}
+}
+
 /** Run the flag rollback. The caller holds the operation lock. */
 export async function flagRollback(opts: FlagRollbackOptions): Promise<FlagRollbackResult> {
   const t0 = opts.decidedAt ?? performance.now()
   const log = opts.log ?? (() => undefined)
   const {target, state} = opts
   const objectiveMs = opts.objectiveMs ?? FLAG_OBJECTIVE_MS
+  if (!opts.force) {
+    // Repeating a rollback restarts nothing and records nothing: a second record would count as a second rollback.
+    const already = await alreadyRolledBack(target)
+    if (already.rolledBack) {
+      return {
+        kind: 'flag',
+        outcome: 'already_rolled_back',
+        exitCode: ExitCode.Ok,
+        message: `already rolled back: the flags are ${JSON.stringify(already.flags)}, the daemon (pid ${already.daemon.pid}) serves the legacy proxy on port ${already.daemon.proxy_port} with the gateway off, and the launcher selects proxy mode; nothing was changed (no restart, no record). To restart and record a rollback anyway: cutover rollback --flag --force`,
+        target: {name: target.name, home: target.home},
+        objectiveMs,
+        totalMs: 0,
+        withinObjective: true,
+        stages: [],
+        flags: {before: already.flags, after: already.flags},
+        daemon: already.daemon,
+        launcher: already.launcher,
+        operationId: null,
+        rollback: null,
+        superseded: null,
+        phase: state.getPhase(),
+      }
+    }
+  }
   const waitMs = opts.waitMs ?? Math.max(objectiveMs, 10_000)
   const superseded = supersedePending(state, 'rollback --flag', log)
   const op = state.beginOperation({kind: 'rollback.flag', params: {reason: opts.reason ?? null, trigger: opts.trigger ?? null, objective_ms: objectiveMs, flags: FLAG_ROLLBACK_FLAGS}, steps: journalNames(STEPS)})

@@ -5,15 +5,18 @@
  * terminal and to a webhook; a rollback decision performs the flag rollback with --auto-rollback
  * (measured from the moment of the decision), otherwise it is reported as recommended.
  */
-import {runEssentialCheck} from '../apply/essential-checks.js'
+import {getCheck, resolveCheckParams} from '../../checks/index.js'
+import {ExitCode} from '../errors.js'
 import {evaluateTrigger} from '../evaluate/triggers.js'
 import type {Measurement, RollbackTriggerSpec, TriggerBand, TriggerDecision} from '../evaluate/types.js'
-import {baselineKey, resolveWindow} from '../gate/criteria.js'
+import {baselineKey, resolveWindow, UNIT_TEXT} from '../gate/criteria.js'
 import {measure} from '../gate/measure.js'
 import {recordsInputFromState} from '../gate/records.js'
 import type {Playbook, RollbackTrigger} from '../playbook/types.js'
+import {gatewayMetricUnit} from '../sources/gateway.js'
 import {redactUrl} from '../sources/http.js'
 import {errorMeasurement} from '../sources/types.js'
+import {executeCheck, Memo} from '../validate/run.js'
 import type {StateStore} from '../state/store.js'
 import type {Target} from '../target/target.js'
 import {flagRollback, type FlagRollbackResult} from './flag.js'
@@ -29,6 +32,8 @@ export interface WatchOptions {
   autoRollback?: boolean
   notifyUrl?: string
   prometheusUrl?: string
+  /** Directory that a check's relative paths resolve against (the playbook file's directory; default: the working directory). */
+  baseDir?: string
   signal?: AbortSignal
   lockWaitMs?: number
   log?: (line: string) => void
@@ -36,17 +41,21 @@ export interface WatchOptions {
   now?: () => Date
 }
 
-export type WatchDecision = TriggerBand | 'skipped'
+export type WatchDecision = TriggerBand
 
-export interface TriggerReport extends Omit<TriggerDecision, 'decision'> {
-  decision: WatchDecision
+export interface TriggerReport extends TriggerDecision {
   unit: string
   source: string
   metric: string
   window: string
   rollbackKind: string | null
-  /** Why a trigger was not measured (e.g. a Prometheus trigger without --prometheus-url). */
-  skipped?: string
+  /** Source `check`: the library check that ran, and its outcome. */
+  check?: {id: string; outcome: string; detail: string}
+}
+
+/** How a trigger's state is shown: its decision when it was evaluated, else 'inconclusive' or 'error'. */
+export function triggerLabel(t: Pick<TriggerReport, 'decision' | 'status'>): string {
+  return t.status === 'evaluated' ? t.decision : t.status
 }
 
 export interface WatchTick {
@@ -66,8 +75,11 @@ export interface Notification {
 }
 
 export interface WatchResult {
-  exitCode: 0 | 1
+  /** 1 a rollback fired or is recommended; else 4 when a trigger could not be evaluated; else 0. */
+  exitCode: 0 | 1 | 4
   message: string
+  /** Triggers that could not be evaluated (source error, unknown check, no --prometheus-url), with the reason of their last failure. */
+  unevaluated: Array<{id: string; reason: string}>
   target: {name: string; home: string}
   ticks: WatchTick[]
   notifications: Notification[]
@@ -87,27 +99,52 @@ function toSpec(t: RollbackTrigger, window: string): RollbackTriggerSpec {
     window,
     operator: t.operator,
     threshold: t.threshold,
-    unit: t.unit === 'percent' ? '%' : t.unit,
+    ...(UNIT_TEXT[t.unit] ? {unit: UNIT_TEXT[t.unit]} : {}),
     ...(t.bands ? {bands: t.bands} : {}),
+    // A banded trigger's threshold is a degradation in percent; its value is in the metric's own unit (ms, req/s).
+    ...(t.bands && t.source === 'gateway' && gatewayMetricUnit(t.metric) ? {value_unit: gatewayMetricUnit(t.metric)} : {}),
     ...(t.worse_when ? {worse_when: t.worse_when} : {}),
     min_samples: t.min_samples,
+    ...(t.min_hosts === undefined ? {} : {min_hosts: t.min_hosts}),
     action: t.action === 'rollback' ? 'rollback' : 'alert',
   }
 }
 
-async function measureTrigger(t: RollbackTrigger, spec: RollbackTriggerSpec, opts: WatchOptions, now: Date): Promise<{measurement?: Measurement; skipped?: string}> {
-  if (t.source === 'prometheus' && !opts.prometheusUrl) return {skipped: 'a fleet trigger: needs --prometheus-url'}
-  if (t.source === 'check') {
-    const check = t.check ?? t.metric
-    const result = await runEssentialCheck(check, opts.target)
-    if (result.outcome === 'error' && /not built into/.test(result.detail)) return {skipped: `check "${check}" is run by \`cutover phase validate\`, not by watch`}
-    const base = {criterionId: t.id, windowStart: now.toISOString(), windowEnd: now.toISOString(), windowElapsed: true}
-    if (result.outcome === 'error') return {measurement: errorMeasurement({id: t.id, source: 'records', metric: t.metric, window: spec.window ?? '1m'}, now, result.detail)}
-    return {measurement: {...base, value: result.outcome === 'fail' ? 1 : 0, samples: 1, detail: {check, outcome: result.outcome, detail: result.detail}}}
-  }
-  const measureSpec = {id: t.id, source: t.source as 'gateway' | 'prometheus' | 'records', metric: t.metric, statistic: t.statistic, window: spec.window ?? '15m', ...(t.min_hosts === undefined ? {} : {min_hosts: t.min_hosts})}
+/**
+ * Source `check`: run the library check the trigger names through the path `phase validate` uses
+ * (executeCheck: params defaulted and validated, timeout, exceptions become `error`). A failing check
+ * trips the trigger (value 1, metric check.failed); a check that could not measure is an error of the
+ * trigger, never a silent 0; an inconclusive check leaves the trigger inconclusive.
+ */
+async function measureCheckTrigger(t: RollbackTrigger, opts: WatchOptions, now: Date, shared: Memo): Promise<{measurement: Measurement; check?: TriggerReport['check']}> {
+  const id = t.check ?? ''
+  const base = {id: t.id, source: 'records' as const, metric: t.metric, window: '1m'}
+  if (!id) return {measurement: errorMeasurement(base, now, 'a source "check" trigger names no check; add check: <library check id> (cutover playbook lint lists them)')}
+  const check = getCheck(id)
+  if (!check) return {measurement: errorMeasurement(base, now, `the checks library has no check "${id}"; fix the trigger's check (cutover playbook lint)`)}
+  const params = resolveCheckParams(id, t.params ?? {})
+  if (!params.ok) return {measurement: errorMeasurement(base, now, `check "${id}": ${params.issues.map((i) => (i.param ? `${i.param}: ${i.message}` : i.message)).join('; ')}; fix the trigger's params (cutover playbook lint)`)}
+  const phase = opts.state.getPhase()?.phase ?? 1
+  const result = await executeCheck(
+    {name: id, id, title: check.title, required: true, plan_ref: t.plan_ref, params: params.params},
+    {target: opts.target, state: opts.state, phase, baseDir: opts.baseDir ?? process.cwd(), shared, now: opts.now ?? (() => new Date()), ...(opts.signal ? {signal: opts.signal} : {})},
+  )
+  const checkInfo = {id, outcome: result.outcome, detail: result.detail}
+  const at = now.toISOString()
+  const detail = {check: id, outcome: result.outcome, detail: result.detail, measured: result.measured, remediation: result.remediation ?? null}
+  if (result.outcome === 'error') return {measurement: errorMeasurement(base, now, `check ${id} could not measure: ${result.detail}`), check: checkInfo}
+  const measurement: Measurement = {criterionId: t.id, value: result.outcome === 'fail' ? 1 : 0, samples: 1, windowStart: at, windowEnd: at, windowElapsed: true, detail}
+  if (result.outcome === 'inconclusive') return {measurement: {...measurement, untrusted: `check ${id} is inconclusive: ${result.detail}`}, check: checkInfo}
+  return {measurement, check: checkInfo}
+}
+
+async function measureTrigger(t: RollbackTrigger, spec: RollbackTriggerSpec, opts: WatchOptions, now: Date, shared: Memo): Promise<{measurement: Measurement; check?: TriggerReport['check']}> {
+  if (t.source === 'check') return measureCheckTrigger(t, opts, now, shared)
+  // A Prometheus trigger without --prometheus-url is measured too: the source answers with an error
+  // that says to pass it (the trigger is then "could not evaluate", exit 4), never a silent skip.
+  const measureSpec = {id: t.id, source: t.source, metric: t.metric, statistic: t.statistic, window: spec.window ?? '15m', ...(t.min_hosts === undefined ? {} : {min_hosts: t.min_hosts})}
   const ctx = {state: opts.state, target: opts.target, records: recordsInputFromState(opts.state), ...(opts.prometheusUrl ? {prometheusUrl: opts.prometheusUrl} : {})}
-  return {measurement: await measure(ctx, measureSpec, now, {...(t.params ? {params: t.params} : {}), ...(t.host_label ? {hostLabel: t.host_label} : {})})}
+  return {measurement: await measure(ctx, measureSpec, now, {...(t.params ? {params: t.params} : {}), ...(t.host_label ? {hostLabel: t.host_label} : {}), minSamples: t.min_samples})}
 }
 
 /** Evaluate every trigger once. */
@@ -116,15 +153,12 @@ export async function evaluateTriggersOnce(opts: WatchOptions): Promise<WatchTic
   const phase = opts.state.getPhase()
   const baseline = opts.state.latestBaseline()
   const triggers: TriggerReport[] = []
+  const shared = new Memo()
   for (const t of opts.playbook.rollback_triggers) {
     const window = resolveWindow(t.window, {from: phase?.phase ?? 1}, phase, now)
     const spec = toSpec(t, window.duration)
-    const common = {unit: t.unit, source: t.source, metric: t.metric, window: window.asWritten, rollbackKind: t.rollback_kind ?? null}
-    const {measurement, skipped} = await measureTrigger(t, spec, opts, now)
-    if (skipped) {
-      triggers.push({id: t.id, title: t.title, value: null, threshold: t.threshold, operator: t.operator, band: 'none', decision: 'skipped', status: 'inconclusive', reason: `${t.id}: skipped (${skipped})`, samples: 0, skipped, ...common})
-      continue
-    }
+    const {measurement, check} = await measureTrigger(t, spec, opts, now, shared)
+    const common = {unit: t.unit, source: t.source, metric: t.metric, window: window.asWritten, rollbackKind: t.rollback_kind ?? null, ...(check ? {check} : {})}
     const base = t.bands ? baseline?.metrics[baselineKey(t)] : undefined
     const decision = evaluateTrigger(spec, measurement, base ?? null)
     // A trigger may not do more than its action allows (throughput degradation only alerts).
@@ -170,7 +204,8 @@ export async function watchTriggers(opts: WatchOptions): Promise<WatchResult> {
   const started = performance.now()
   const ticks: WatchTick[] = []
   const notifications: Notification[] = []
-  const lastBand = new Map<string, WatchDecision>()
+  const lastBand = new Map<string, string>()
+  const unevaluated = new Map<string, string>()
   let rollbackRecommended = false
   let rollback: FlagRollbackResult | null = null
   let stoppedBecause: WatchResult['stoppedBecause'] = 'once'
@@ -183,18 +218,22 @@ export async function watchTriggers(opts: WatchOptions): Promise<WatchResult> {
     const decidedAt = performance.now()
     ticks.push(tick)
     for (const t of tick.triggers) {
+      if (t.status === 'error') unevaluated.set(t.id, t.reason)
+      const label = triggerLabel(t)
       const previous = lastBand.get(t.id)
-      lastBand.set(t.id, t.decision)
-      if (t.decision === 'none' || t.decision === 'skipped' || previous === t.decision) continue
+      lastBand.set(t.id, label)
+      if (t.decision === 'none' || previous === label) continue
       // Only changes are announced: a trigger that stays in its band is not repeated every tick.
-      const action = t.decision === 'rollback' ? (opts.autoRollback && (t.rollbackKind ?? 'flag') !== 'git' ? 'rollback' : 'rollback_recommended') : 'alert'
-      const line = `${t.decision === 'rollback' ? '✖ ROLLBACK' : '! ALERT'} ${t.id}: ${t.reason}${action === 'rollback_recommended' ? ` -> rollback recommended: run cutover rollback --${t.rollbackKind === 'git' ? 'git' : 'flag'}` : ''}`
-      if (t.decision === 'rollback') warn(line)
+      const action = t.status === 'error' ? 'could_not_evaluate' : t.decision === 'rollback' ? (opts.autoRollback && (t.rollbackKind ?? 'flag') !== 'git' ? 'rollback' : 'rollback_recommended') : 'alert'
+      const head = t.status === 'error' ? '✖ CANNOT EVALUATE' : t.decision === 'rollback' ? '✖ ROLLBACK' : '! ALERT'
+      // Every reason starts with the trigger's id.
+      const line = `${head} ${t.reason}${action === 'rollback_recommended' ? ` -> rollback recommended: run cutover rollback --${t.rollbackKind === 'git' ? 'git' : 'flag'}` : ''}`
+      if (t.decision === 'rollback' || t.status === 'error') warn(line)
       else log(line)
-      opts.state.appendTrail({kind: 'trigger', payload: {criterion: t.id, value: t.value, threshold: t.threshold, band: t.band, decision: action, baseline: t.baseline ?? null, degradation_pct: t.degradationPct ?? null, samples: t.samples, reason: t.reason}})
+      opts.state.appendTrail({kind: 'trigger', payload: {criterion: t.id, value: t.value, threshold: t.threshold, band: t.band, decision: action, status: t.status, baseline: t.baseline ?? null, degradation_pct: t.degradationPct ?? null, samples: t.samples, reason: t.reason}})
       if (t.decision === 'rollback' && action === 'rollback_recommended') rollbackRecommended = true
       if (opts.notifyUrl) {
-        const payload = {criterion: t.id, title: t.title, value: t.value, threshold: t.threshold, unit: t.unit, decision: action, band: t.band, baseline: t.baseline ?? null, degradation_pct: t.degradationPct ?? null, samples: t.samples, reason: t.reason, target, at: tick.at}
+        const payload = {criterion: t.id, title: t.title, value: t.value, threshold: t.threshold, unit: t.unit, decision: action, band: t.band, status: t.status, baseline: t.baseline ?? null, degradation_pct: t.degradationPct ?? null, samples: t.samples, reason: t.reason, target, at: tick.at}
         const sent = await notify(opts.notifyUrl, payload)
         notifications.push({at: tick.at, criterion: t.id, decision: action, band: t.band, delivered: sent.delivered, ...(sent.status ? {status: sent.status} : {}), ...(sent.error ? {error: sent.error} : {})})
         if (!sent.delivered) warn(`could not notify ${shownUrl}: ${sent.error}`)
@@ -210,7 +249,7 @@ export async function watchTriggers(opts: WatchOptions): Promise<WatchResult> {
       }
       log(rollback.message)
       if (opts.notifyUrl) {
-        const payload = {criterion: firing.map((t) => t.id).join(','), value: firing[0]!.value, threshold: firing[0]!.threshold, decision: rollback.outcome === 'success' ? 'rollback_performed' : 'rollback_failed', band: 'rollback', recovery_ms: rollback.totalMs, objective_ms: rollback.objectiveMs, target, at: new Date().toISOString()}
+        const payload = {criterion: firing.map((t) => t.id).join(','), value: firing[0]!.value, threshold: firing[0]!.threshold, decision: rollback.outcome === 'success' ? 'rollback_performed' : rollback.outcome === 'already_rolled_back' ? 'already_rolled_back' : 'rollback_failed', band: 'rollback', recovery_ms: rollback.totalMs, objective_ms: rollback.objectiveMs, target, at: new Date().toISOString()}
         const sent = await notify(opts.notifyUrl, payload)
         notifications.push({at: payload.at, criterion: payload.criterion, decision: payload.decision, band: 'rollback', delivered: sent.delivered, ...(sent.error ? {error: sent.error} : {})})
       }
@@ -238,12 +277,17 @@ export async function watchTriggers(opts: WatchOptions): Promise<WatchResult> {
     }
   }
   const fired = rollback !== null
-  const exitCode: 0 | 1 = fired || rollbackRecommended ? 1 : 0
+  const notEvaluated = [...unevaluated].map(([id, reason]) => ({id, reason}))
+  // A tripped trigger is conclusive whatever else could not be measured: 1 wins over 4.
+  const exitCode = fired || rollbackRecommended ? ExitCode.Fail : notEvaluated.length > 0 ? ExitCode.CouldNotEvaluate : ExitCode.Ok
   const alerts = notifications.filter((n) => n.band === 'alert').length
+  const cannot = notEvaluated.length > 0 ? `; ${notEvaluated.length} trigger(s) could not be evaluated: ${notEvaluated.map((u) => u.id).join(', ')}` : ''
   const message = fired
-    ? `a rollback trigger fired: ${rollback!.message}`
+    ? `a rollback trigger fired: ${rollback!.message}${cannot}`
     : rollbackRecommended
-      ? 'a rollback trigger fired: rollback recommended (run cutover rollback --flag, or watch with --auto-rollback)'
-      : `${ticks.length} evaluation(s): ${alerts > 0 ? `${alerts} alert(s), ` : ''}no rollback needed`
-  return {exitCode, message, target, ticks, notifications, rollbackRecommended: rollbackRecommended && !fired, rollback, stoppedBecause}
+      ? `a rollback trigger fired: rollback recommended (run cutover rollback --flag, or watch with --auto-rollback)${cannot}`
+      : notEvaluated.length > 0
+        ? `could not evaluate ${notEvaluated.length} of ${opts.playbook.rollback_triggers.length} trigger(s) (${notEvaluated.map((u) => u.id).join(', ')}), so nothing is known about them (this is not an all-clear): fix what each reason names (start the daemon: cutover daemon start; pass --prometheus-url for fleet triggers), then watch again`
+        : `${ticks.length} evaluation(s): ${alerts > 0 ? `${alerts} alert(s), ` : ''}no rollback needed`
+  return {exitCode, message, unevaluated: notEvaluated, target, ticks, notifications, rollbackRecommended: rollbackRecommended && !fired, rollback, stoppedBecause}
 }

@@ -129,6 +129,15 @@ const METRICS: Record<string, Extractor> = {
 
 export const GATEWAY_METRICS: readonly string[] = [...Object.keys(METRICS), 'uptime'].sort()
 
+/** The unit a gateway metric's value is measured in ('ms', 'req/s', '%', 'USD'), for showing measured values; undefined for counts. */
+export function gatewayMetricUnit(metric: string): string | undefined {
+  if (metric.endsWith('_ms')) return 'ms'
+  if (metric === 'request_rate') return 'req/s'
+  if (metric.endsWith('_rate') || metric === 'audit_coverage' || metric === 'uptime') return '%'
+  if (metric.endsWith('_usd')) return 'USD'
+  return undefined
+}
+
 const REQUIRED_NUMBERS: Array<keyof GatewaySummary> = [
   'total_requests',
   'successful_requests',

@@ -6,6 +6,7 @@ import path from 'node:path'
 
 import {ConfigError, CutoverError, ExitCode} from '../errors.js'
 import {canonicalJson, hashJson, sha256Hex} from '../util/hash.js'
+import {withinObjective as isWithinObjective} from '../util/objective.js'
 import {isPidAlive} from '../util/process.js'
 import {redactValue} from '../util/redact.js'
 import {type ChainedTable, RowChain} from './row-chain.js'
@@ -712,7 +713,7 @@ export class StateStore {
   recordRollback(input: {kind: string; outcome: string; timings: Record<string, number>; objectiveMs?: number; totalMs?: number; operationId?: string; detail?: unknown}): RollbackRecord {
     const totalMs = input.totalMs ?? Object.values(input.timings).reduce((a, b) => a + b, 0)
     const objectiveMs = input.objectiveMs ?? null
-    const withinObjective = input.outcome === 'success' && (objectiveMs === null || totalMs <= objectiveMs)
+    const withinObjective = isWithinObjective(input.outcome, totalMs, objectiveMs)
     return this.tx(() => {
       const ts = this.iso()
       const info = this.db

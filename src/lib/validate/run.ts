@@ -55,7 +55,8 @@ export function countOutcomes(results: Pick<CheckRunResult, 'outcome'>[]): Outco
   return counts
 }
 
-class Memo implements SharedMeasurements {
+/** Measurements shared by the checks of one run (one probe request for several checks). */
+export class Memo implements SharedMeasurements {
   private readonly values = new Map<string, Promise<unknown>>()
   once<T>(key: string, produce: () => Promise<T>): Promise<T> {
     let value = this.values.get(key) as Promise<T> | undefined

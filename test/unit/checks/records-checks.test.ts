@@ -72,6 +72,14 @@ describe('records checks', () => {
     expect((await run('rollback.rehearsed', {kind: 'git', objective: '10m'})).outcome).to.equal('inconclusive')
   })
 
+  it('rollback.rehearsed: a rehearsal that took exactly the objective missed it (objectives are strict)', async () => {
+    state.recordRollback({kind: 'git-rehearsal', outcome: 'success', timings: {total: 600_000}, totalMs: 600_000})
+    const exact = await run('rollback.rehearsed', {kind: 'git', objective: '10m'})
+    expect(exact.outcome, show(exact)).to.equal('fail')
+    state.recordRollback({kind: 'git-rehearsal', outcome: 'success', timings: {total: 599_999}, totalMs: 599_999})
+    expect((await run('rollback.rehearsed', {kind: 'git', objective: '10m'})).outcome).to.equal('pass')
+  })
+
   it('records checks report error without a state store', async () => {
     const r = await runCheck('records.approval', {}, {target, state: null})
     expect(r.outcome, show(r)).to.equal('error')

@@ -5,6 +5,8 @@ import {
   type RollbackTriggerSpec,
   classifyDegradation,
   degradationPct,
+  evaluateCriterion,
+  evaluateTrigger,
   evaluateTriggers,
   overallDecision,
 } from '../../../src/lib/evaluate/index.js'
@@ -92,6 +94,37 @@ describe('evaluate/triggers', () => {
       expect(d[1]!.reason).to.contain('no pinned baseline')
       expect(d[2]!.reason).to.contain('10 sample(s), at least 50 needed')
       expect(evaluateTriggers(triggers, [m('streaming_failures', null, {samples: 0})])[0]!.status).to.equal('inconclusive')
+    })
+
+    it('a fleet trigger obeys min_hosts exactly as a gate criterion: one failing host of one is inconclusive, not "100% > 5%"', () => {
+      const fleet: RollbackTriggerSpec = {id: 'start_failures', title: 'Gateway fails to start on >5% of systems', source: 'prometheus', metric: 'up', statistic: 'last', window: '15m', operator: '>', threshold: 5, unit: '%', min_samples: 1, min_hosts: 3, action: 'rollback'}
+      const oneHost = m('start_failures', 100, {samples: 1, hosts: [{name: 'host-a', value: 0, ok: false}]})
+      const d = evaluateTrigger(fleet, oneHost)
+      expect(d).to.include({decision: 'none', status: 'inconclusive'})
+      expect(d.reason).to.contain('only 1 host(s) reported, at least 3 needed')
+      // The same data as a gate criterion: inconclusive too (one evaluation path).
+      const gate = evaluateCriterion({id: 'start_failures', title: 't', source: 'prometheus', metric: 'up', statistic: 'last', window: '15m', operator: '<=', threshold: 5, min_samples: 1, min_hosts: 3, key: true}, oneHost)
+      expect(gate.outcome).to.equal('inconclusive')
+      const three = evaluateTrigger(fleet, m('start_failures', null, {samples: 3, hosts: [{name: 'host-b', value: 1, ok: true}, {name: 'host-a', value: 0, ok: false}, {name: 'host-c', value: 1, ok: true}]}))
+      expect(three).to.include({decision: 'rollback', status: 'evaluated', samples: 3})
+      expect(three.value).to.be.closeTo(33.33, 0.01)
+      expect(three.failingHosts).to.deep.equal(['host-a'])
+    })
+
+    it('too few samples keeps a trigger inconclusive even when the value is far over the threshold', () => {
+      const d = evaluateTrigger({...triggers[0]!, min_samples: 20}, m('streaming_failures', 100, {samples: 3}))
+      expect(d).to.include({decision: 'none', status: 'inconclusive'})
+      expect(d.reason).to.contain('3 sample(s), at least 20 needed')
+    })
+
+    it('a banded trigger shows the measured values in their own unit and the degradation in percent', () => {
+      const latency: RollbackTriggerSpec = {id: 'latency', title: 'Latency degradation', source: 'gateway', metric: 'latency_ms', statistic: 'avg', operator: '>', threshold: 50, unit: '%', value_unit: 'ms', bands: PLAN_DEGRADATION_BANDS, action: 'rollback'}
+      const d = evaluateTrigger(latency, m('latency', 275), {value: 200})
+      expect(d.decision).to.equal('alert')
+      expect(d.reason).to.contain('latency: 275 ms vs baseline 200 ms = +37.5% degradation -> alert')
+      expect(d.reason).to.not.match(/275%|200%/)
+      const throughput: RollbackTriggerSpec = {...latency, id: 'throughput', metric: 'request_rate', statistic: 'rate', value_unit: 'req/s', worse_when: 'lower', action: 'alert'}
+      expect(evaluateTrigger(throughput, m('throughput', 4), {value: 10}).reason).to.contain('throughput: 4 req/s vs baseline 10 req/s = +60% degradation -> rollback')
     })
 
     it('a source error alerts a human but never rolls back', () => {

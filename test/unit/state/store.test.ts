@@ -184,6 +184,16 @@ describe('StateStore', () => {
       expect(store.latestRollback('rehearse')?.id).to.equal(slow.id)
     })
 
+    it('recovery objectives are strict ("< 1 minute"): exactly the objective is a miss, a millisecond less is met', () => {
+      const exact = store.recordRollback({kind: 'fastest', outcome: 'success', timings: {total: 60_000}, totalMs: 60_000, objectiveMs: 60_000})
+      expect(exact.withinObjective).to.equal(false)
+      const under = store.recordRollback({kind: 'fastest', outcome: 'success', timings: {total: 59_999}, totalMs: 59_999, objectiveMs: 60_000})
+      expect(under.withinObjective).to.equal(true)
+      // As recorded (whole ms): 59 999.6 ms is shown and stored as 60 000 ms, a miss.
+      expect(store.recordRollback({kind: 'git', outcome: 'success', timings: {total: 599_999.6}, totalMs: 599_999.6, objectiveMs: 600_000}).withinObjective).to.equal(false)
+      expect(store.listTrail({kind: 'rollback'}).map((t) => (t.payload as {within_objective: boolean}).within_objective)).to.deep.equal([false, true, false])
+    })
+
     it('secrets are redacted before they reach the database', () => {
       store.recordRun({kind: 'k', outcome: 'pass', results: {headers: {authorization: 'Bearer abcdefghijklmnop'}, note: 'key sk-ant-api03-abcdefghijklmnopqrstuv'}})
       const text = fs.readFileSync(file + '-wal').toString('latin1') + fs.readFileSync(file).toString('latin1')
