@@ -22,6 +22,18 @@ import {OPERATORS} from './types.js'
  * Values within a relative 1e-12 of the threshold (absolute below 1) count as equal: 99.9 computed as 999/1000*100
  * meets '>= 99.9' and fails '> 99.9', whatever the floating-point rounding of the arithmetic.
  */
+/** A percentage of `samples` padded to `minSamples` with the best values for the claim (100 for "above", 0 for "below"). */
+export function bestCaseRatio(value: number, samples: number, minSamples: number, operator: Operator): number | null {
+  if (!(minSamples > samples)) return null
+  const pad = operator === '>' || operator === '>=' ? 100 : operator === '<' || operator === '<=' ? 0 : null
+  if (pad === null) return null
+  return (value * samples + pad * (minSamples - samples)) / minSamples
+}
+
+function round6(x: number): number {
+  return Math.round(x * 1e6) / 1e6
+}
+
 export function compare(value: number, operator: Operator, threshold: number): boolean {
   const equal = Math.abs(value - threshold) <= COMPARE_TOLERANCE * Math.max(1, Math.abs(threshold))
   switch (operator) {
@@ -145,6 +157,12 @@ export function evaluateCriterion(spec: CriterionSpec, measurement: Measurement,
   const minSamples = isFleet ? 0 : (spec.min_samples ?? 1)
   if (samples < minSamples) {
     const rule = describeResolutionRule(spec)
+    // Too few samples to claim a pass, but maybe enough to rule it out: if even the missing samples,
+    // all good, could not bring the ratio to the threshold, the criterion has failed already.
+    const best = value === null || rule === null || spec.relative_to_baseline ? null : bestCaseRatio(value, samples, minSamples, spec.operator)
+    if (best !== null && !compare(best, spec.operator, spec.threshold)) {
+      return done('fail', `${what}: ${withUnit(value as number, base.unit)} over ${samples} sample(s); even if the ${minSamples - samples} more the evidence rule needs were all good it would be ${withUnit(round6(best), base.unit)}, not ${spec.operator} ${withUnit(spec.threshold, base.unit)}`, {effectiveThreshold: spec.threshold})
+    }
     return done('inconclusive', `${what}: ${samples} sample(s), at least ${minSamples} needed${rule ? ` (evidence rule: ${rule})` : ''}${current}`)
   }
   if (measurement.untrusted !== undefined) return done('inconclusive', `${what}: ${measurement.untrusted}${current}`)

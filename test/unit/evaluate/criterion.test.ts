@@ -44,9 +44,9 @@ describe('evaluate/evaluateCriterion', () => {
   })
 
   it('is inconclusive with fewer samples than min_samples, and shows the current value', () => {
-    const o = evaluateCriterion(spec({min_samples: 100}), measurement({value: 5, samples: 99}))
+    const o = evaluateCriterion(spec({min_samples: 100}), measurement({value: 0.05, samples: 99}))
     expect(o.outcome).to.equal('inconclusive')
-    expect(o.reason).to.contain('99 sample(s), at least 100 needed').and.contain('currently 5%')
+    expect(o.reason).to.contain('99 sample(s), at least 100 needed').and.contain('currently 0.05%')
   })
 
   it('exactly min_samples is enough', () => {

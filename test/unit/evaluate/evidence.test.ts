@@ -2,6 +2,7 @@
 import {expect} from 'chai'
 import path from 'node:path'
 
+import {bestCaseRatio, evaluateCriterion} from '../../../src/lib/evaluate/criterion.js'
 import {describeResolutionRule, maxTrustedIntervalMs, resolutionMinSamples} from '../../../src/lib/evaluate/evidence.js'
 import {formatIssue, parsePlaybook} from '../../../src/lib/playbook/index.js'
 
@@ -64,5 +65,36 @@ gates:
     expect(lint(uptime('min_samples: 999'))).to.have.length(1)
     expect(lint(uptime('min_samples: 1000'))).to.deep.equal([])
     expect(lint(uptime("min_samples: 30, evidence_waiver: 'lab soak, 30 samples accepted'"))).to.deep.equal([])
+  })
+})
+
+describe('evidence rule: too few samples can still rule a claim out (#11.5)', () => {
+  const spec = (operator: '>' | '<', threshold: number) => ({id: 'c', title: 'c', source: 'gateway' as const, metric: 'uptime', statistic: 'ratio' as const, window: '2d', operator, threshold, unit: 'percent', min_samples: 1000, key: true})
+  const measured = (value: number, samples: number) => ({criterionId: 'c', value, samples, windowStart: '2026-12-01T00:00:00.000Z', windowEnd: '2026-12-03T00:00:00.000Z', windowElapsed: true})
+
+  it('2 down of 30: even 970 more up samples give 99.8 %, not > 99.9 %: fail, not inconclusive', () => {
+    const r = evaluateCriterion(spec('>', 99.9), measured((28 * 100) / 30, 30))
+    expect(r.outcome).to.equal('fail')
+    expect(r.reason).to.contain('even if the 970 more the evidence rule needs were all good it would be 99.8 percent, not > 99.9 percent')
+  })
+
+  it('30 of 30 up stays inconclusive; 998 of 999 up is already a fail (one more good sample makes 99.9 %, not more)', () => {
+    expect(evaluateCriterion(spec('>', 99.9), measured(100, 30)).outcome).to.equal('inconclusive')
+    expect(evaluateCriterion(spec('>', 99.9), measured((998 * 100) / 999, 999)).outcome).to.equal('fail')
+    expect(evaluateCriterion(spec('>', 99.9), measured((999 * 100) / 1000, 1000)).outcome).to.equal('fail')
+  })
+
+  it('"below" claims pad with zeros: 22 failures of 150 requests can never be < 0.1 % of 1000', () => {
+    const r = evaluateCriterion(spec('<', 0.1), measured((22 * 100) / 150, 150))
+    expect(r.outcome).to.equal('fail')
+    expect(r.reason).to.contain('it would be 2.2 percent, not < 0.1 percent')
+    expect(evaluateCriterion(spec('<', 0.1), measured(0, 150)).outcome).to.equal('inconclusive')
+  })
+
+  it('pads toward the claim', () => {
+    expect(bestCaseRatio(50, 10, 20, '>')).to.equal(75)
+    expect(bestCaseRatio(50, 10, 20, '<')).to.equal(25)
+    expect(bestCaseRatio(50, 20, 20, '>')).to.equal(null)
+    expect(bestCaseRatio(50, 10, 20, '==')).to.equal(null)
   })
 })

@@ -43,8 +43,9 @@ describe('report: availability with planned maintenance', () => {
     const playbook = await loadPlaybook(defaultPlaybookPath())
     const report = buildReport({state, playbook, gatewayMetrics: null, now: new Date(clock)})
     const availability = report.kpis.find((k) => k.id === 'availability')!
-    // 97 samples are fewer than the 1000 "> 99.9 %" needs: unknown.
-    expect(availability).to.include({samples: 97, status: 'unknown', measured: (95 * 100) / 97})
+    // 97 samples are fewer than the 1000 "> 99.9 %" needs, and 2 down among them already rule it out
+    // (even 903 more up samples give 99.8 %): missed.
+    expect(availability).to.include({samples: 97, status: 'missed', measured: (95 * 100) / 97})
     expect(availability.note).to.match(/3 sample\(s\) in planned maintenance/)
     expect(report.maintenance).to.include({excludedSamples: 3, plannedDowntimeMs: 2500, unplannedDownSamples: 2})
     expect(report.maintenance.items.map((w) => [w.kind, w.planned, w.durationMs])).to.deep.equal([

@@ -32,25 +32,28 @@ describe('report: buildReport from a populated state store', () => {
     expect(report.kpis.map((k) => k.id)).to.deep.equal(['availability', 'performance', 'latency-p95', 'reliability', 'cost-tracking'])
     // The gate's uptime over [first sample, now]: 25 health samples, one 'down' (degraded counts as up), and
     // 155 missed 1-min slots counted as down (gaps 9->60 and 69->120: 50 each; 124 -> now at 180: 55): 24 / 180.
-    // 25 samples are fewer than the 1000 "> 99.9 %" needs: unknown, never met or missed on that evidence.
-    expect(byId.availability).to.include({measured: (24 * 100) / 180, status: 'unknown', samples: 25, minSamples: 1000, unit: '%'})
-    expect(byId.availability!.unknownBecause).to.equal('25 samples, 1,000 needed, currently 13.33%')
-    expect(byId.availability!.evaluation!.outcome).to.equal('inconclusive')
+    // 25 samples are fewer than the 1000 "> 99.9 %" needs, but even 975 more up samples could not lift
+    // 13.33 % above 99.9 %: missed already (the gate's evaluation: too little evidence for a pass, enough for a miss).
+    expect(byId.availability).to.include({measured: (24 * 100) / 180, status: 'missed', samples: 25, minSamples: 1000, unit: '%'})
+    expect(byId.availability!.unknownBecause).to.equal(undefined)
+    expect(byId.availability!.evaluation!.outcome).to.equal('fail')
+    expect(byId.availability!.evaluation!.reason).to.contain('even if the 975 more the evidence rule needs were all good')
     expect(byId.availability!.target).to.deep.include({operator: '>', threshold: 99.9, text: '> 99.9%'})
     expect(byId.performance).to.include({measured: 420.5, status: 'met', samples: 200, unit: 'ms'})
     expect(byId['latency-p95']).to.include({measured: 900, status: 'unknown', target: null})
-    // 1 failed of 200 = 0.5 %, target < 0.1 %: 200 requests are fewer than the 1000 the evidence rule asks.
-    expect(byId.reliability).to.include({measured: 0.5, status: 'unknown', samples: 200, minSamples: 1000, unknownBecause: '200 samples, 1,000 needed, currently 0.5%'})
+    // 1 failed of 200 = 0.5 %, target < 0.1 %: fewer than the 1000 requests the rule asks, yet 1 failure in
+    // 1000 is already 0.1 %, not below it: missed.
+    expect(byId.reliability).to.include({measured: 0.5, status: 'missed', samples: 200, minSamples: 1000})
     expect(byId['cost-tracking']).to.include({measured: 100, status: 'met', minSamples: 1})
-    expect(report.overall).to.equal('unknown')
-    expect(report.verdict).to.equal('KPIs: 2 met, 2 unknown (availability: 25 samples, 1,000 needed, currently 13.33%; reliability: 200 samples, 1,000 needed, currently 0.5%)')
+    expect(report.overall).to.equal('missed')
+    expect(report.verdict).to.equal('KPIs: 2 met, 2 missed (availability, reliability)')
     expect(report.live.available).to.equal(true)
   })
 
   it('availability counts the monitoring gaps as down, as the gate does', () => {
     // Gaps minute 9 -> 60, 69 -> 120 and 124 -> now (180), interval 1 min: 50 + 50 + 55 missed slots.
     expect(report.notes).to.include('Availability is judged as the gate judges uptime: 3 monitoring gap(s) (no monitor running for more than two 1 min sampling intervals) count 155 missed sample slot(s) as down.')
-    expect(report.kpis.find((k) => k.id === 'availability')!.note).to.equal('25 samples, 1,000 needed, currently 13.33%; 155 missed sample slot(s) in 3 monitoring gap(s) counted as down')
+    expect(report.kpis.find((k) => k.id === 'availability')!.note).to.equal('155 missed sample slot(s) in 3 monitoring gap(s) counted as down')
   })
 
   it('totals and breakdowns from /gateway/metrics, streaming usage and probes', () => {
@@ -155,7 +158,7 @@ describe('report: buildReport from a populated state store', () => {
     expect(byId.performance!.measured).to.be.closeTo(34_800 / 90, 1e-9)
     expect(byId.performance!.source).to.match(/approximate/)
     expect(byId['cost-tracking']).to.include({status: 'unknown', measured: null})
-    expect(byId.availability).to.include({measured: (24 * 100) / 180, status: 'unknown'})
+    expect(byId.availability).to.include({measured: (24 * 100) / 180, status: 'missed'})
     expect(offline.streaming).to.deep.include({streamed: 36, failures: 2, requests: 90})
     const week1 = offline.review[0]!
     expect(week1.items.find((i) => i.id === 'total-requests')).to.deep.include({status: 'not_enough_data', display: 'not enough data'})
@@ -218,9 +221,9 @@ describe('report: renderers', () => {
     expect(kpiHeading).to.be.greaterThan(0)
     expect(lines.findIndex((l) => l.startsWith('## '))).to.equal(kpiHeading)
     expect(lines[kpiHeading + 2]).to.equal('| KPI | Target | Measured | Status | Source | Note |')
-    expect(md).to.contain('| Availability | > 99.9% | 13.33% | ❔ unknown |')
+    expect(md).to.contain('| Availability | > 99.9% | 13.33% | ❌ missed |')
     expect(md).to.contain('| Performance (average latency) | < 500 ms | 420.5 ms | ✅ met |')
-    expect(md).to.contain('| Reliability (error rate) | < 0.1% | 0.5% | ❔ unknown |')
+    expect(md).to.contain('| Reliability (error rate) | < 0.1% | 0.5% | ❌ missed |')
     expect(md).to.contain('| Cost tracking (requests logged) | = 100% | 100% | ✅ met |')
     for (const heading of ['## Post-migration review', '### Week 1 metrics', '### Week 4 metrics', '## Traffic and cost', '## Streaming usage', '## Phase timeline', '## Gate evaluations', '## Approvals', '## Incidents', '## Rollbacks']) {
       expect(lines.indexOf(heading), heading).to.be.greaterThan(kpiHeading)
