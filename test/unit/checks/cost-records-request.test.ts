@@ -7,7 +7,7 @@ import {expect} from 'chai'
 
 import {type CostEvidence, judgeCostEvidence, pricingOverrideEntry} from '../../../src/checks/cost/records-request.js'
 
-const CONFIG = '/home/dev/.cco/orchestra-config.json'
+const CONFIG = '~/.cco/orchestra-config.json'
 
 function evidence(overrides: Partial<CostEvidence> = {}): CostEvidence {
   return {input: 120, output: 20, cost: 0.00054, status: 'priced', model: 'claude-sonnet-5-5', source: 'audit log', evidence: {}, configPath: CONFIG, restartHint: 'restart the daemon (cco daemon restart)', ...overrides}
