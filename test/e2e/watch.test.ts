@@ -1,6 +1,7 @@
 import {expect} from 'chai'
 import http from 'node:http'
 import type {AddressInfo} from 'node:net'
+import fs from 'node:fs'
 import path from 'node:path'
 
 import {pinBaseline} from '../../src/lib/gate/baseline.js'
@@ -60,9 +61,15 @@ describe('e2e: cutover watch (rollback triggers against the reference daemon and
     cleanupTempDirs()
   })
 
-  async function phase2Home(): Promise<{home: string; gatewayUrl: string}> {
+  async function phase2Home(edit?: (config: {llmGateway: Record<string, unknown>}) => void): Promise<{home: string; gatewayUrl: string}> {
     const home = makeHome(mock.url, {gatewayEnabled: true, proxyEnabled: false})
     homes.push(home)
+    if (edit) {
+      const file = path.join(home, 'orchestra-config.json')
+      const config = JSON.parse(fs.readFileSync(file, 'utf8')) as {llmGateway: Record<string, unknown>}
+      edit(config)
+      fs.writeFileSync(file, JSON.stringify(config))
+    }
     const start = await cutover(['daemon', 'start', '--home', home])
     expect(start.exitCode, start.stderr).to.equal(0)
     return {home, gatewayUrl: `http://127.0.0.1:${readPid(home).gateway_port}`}
@@ -162,8 +169,10 @@ describe('e2e: cutover watch (rollback triggers against the reference daemon and
     expect(`${human.stdout}${human.stderr}`).to.not.contain('no rollback needed')
   })
 
-  it('cost tracking shows incorrect data (a model the gateway cannot price): the source "check" trigger runs cost.records_request and recommends the rollback', async () => {
-    const {home} = await phase2Home()
+  it('cost tracking shows incorrect data (a model priced at $0 by a wrong override): the source "check" trigger runs cost.records_request and recommends the rollback', async () => {
+    const {home} = await phase2Home((config) => {
+      config.llmGateway.costTracking = {pricingOverrides: {'claude-zero-rated-7': {inputPerMillion: 0, outputPerMillion: 0}}}
+    })
     // The mock provider wants a key, as the probe of phase validate sends it (params.api_key_env).
     const run = await cutover(['watch', '--once', '--playbook', path.join(FIXTURES, 'watch-cost.yaml'), '--home', home, '--json'], {env: {ANTHROPIC_API_KEY: 'test-probe-key'}})
     expect(run.exitCode, `${run.stdout}\n${run.stderr}`).to.equal(1)

@@ -446,6 +446,10 @@ export function buildMetrics(db: BetterDb, q: MetricsQuery, ctx: MetricsContext)
     total_cache_write_tokens: v.cache_write_tokens,
     total_cache_read_tokens: v.cache_read_tokens,
     unpriced_requests: v.unpriced,
+    // Requests with cost_status "unpriced" (no price for the model: cost unknown, not 0), per model; only models that had any.
+    unpriced_by_model: Object.fromEntries(
+      [...byModel].filter(([, s]) => s.v.unpriced > 0).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, s]) => [k, s.v.unpriced]),
+    ),
     usage_missing_requests: v.usage_missing,
     fallback_requests: v.fallback,
     status_counts: statusCounts,

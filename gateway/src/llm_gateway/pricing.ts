@@ -8,8 +8,16 @@
  *
  * Matching is deterministic: the longest id prefix that matches the model name at a
  * boundary (end of name, '-', '@', ':' or '[') wins; `claude-opus-4-1` matches
- * `claude-opus-4-1-20250805` but not `claude-opus-4-10`. Unknown models stay unknown
- * (the caller records them as "unpriced") instead of borrowing a family price.
+ * `claude-opus-4-1-20250805` but not `claude-opus-4-10`. A continuation that is itself a
+ * minor version (`-<1-2 digits>` then the end or a boundary) is another model, not a
+ * variant: `claude-sonnet-5` matches `claude-sonnet-5-20261001` and `claude-sonnet-5@20261001`
+ * but not `claude-sonnet-5-6`. Unknown models stay unknown (the caller records them as
+ * "unpriced") instead of borrowing a family price.
+ *
+ * Current models that are NOT in the table, because the reference gives no complete rate card
+ * for them (input, output, cache read, both cache writes), are listed in KNOWN_UNPRICED with
+ * what the reference does give; they are recorded as "unpriced" until an operator adds a
+ * `costTracking.pricingOverrides` entry (or the table gains the rates).
  */
 
 /** Published rates in USD per million tokens. */
@@ -53,7 +61,7 @@ export interface PricedModel {
 }
 
 /** Identifies this table in audit rows (`pricing` column carries model id and version date). */
-export const PRICING_TABLE_VERSION = '2026-11-26'
+export const PRICING_TABLE_VERSION = '2026-12-08'
 
 const SINCE_MODEL_EXISTED = '1970-01-01T00:00:00.000Z'
 
@@ -67,10 +75,29 @@ function deepseek(hit: number, miss: number, output: number): RatesUsdPerMTok {
 }
 
 const CLAUDE_PAGE = 'wire-format.md 4.1 (Anthropic pricing page, Nov 2026)'
+/**
+ * Sonnet 5 / 5.5 list rates: $2 input / $10 output, cache read $0.20, cache writes $2.50 (5 min) and $4 (1 h)
+ * per MTok (issue #20 item 1, from the Sonnet 5 / 5.5 model pages; wire-format.md 7 lists the sonnet-5 model page
+ * as a source, and 4.1's note implies the $2 input: Sonnet 5.5's cut read of $0.10 is 0.05x input).
+ */
+const SONNET_5_PAGE = 'issue #20 item 1 (Sonnet 5 / 5.5 model pages: $2/$10, read $0.20, writes $2.50/$4) + wire-format.md 4.1 note'
+/** wire-format.md 4.1: "Sonnet 5.5 cache reads were cut to $0.10 (0.05x) on 2026-10-07" [P: model pages; S: pricing-tracker release notes]. */
+const SONNET_5_5_READ_CUT = '2026-10-07T00:00:00.000Z'
 const SONNET_LONG_CONTEXT = {aboveInputTokens: 200_000, rates: claude(6, 7.5, 12, 0.6, 22.5)}
 const DEEPSEEK_SWITCH = '2026-08-16T16:00:00.000Z'
 
 export const BUILTIN_PRICES: readonly PricedModel[] = [
+  // Current models (Anthropic SDK 1.14 Model list) with a complete rate card in the reference.
+  {id: 'claude-sonnet-5', match: ['claude-sonnet-5'], versions: [{effectiveFrom: SINCE_MODEL_EXISTED, rates: claude(2, 2.5, 4, 0.2, 10), source: SONNET_5_PAGE}]},
+  {
+    id: 'claude-sonnet-5-5',
+    match: ['claude-sonnet-5-5'],
+    versions: [
+      {effectiveFrom: SINCE_MODEL_EXISTED, rates: claude(2, 2.5, 4, 0.2, 10), source: SONNET_5_PAGE},
+      {effectiveFrom: SONNET_5_5_READ_CUT, rates: claude(2, 2.5, 4, 0.1, 10), source: 'wire-format.md 4.1 note (Sonnet 5.5 cache read cut to $0.10 on 2026-10-07); other rates as before'},
+    ],
+  },
+  // Claude 4.x (wire-format.md 4.1 table; Opus 4.6-4.8, Sonnet 4.5/4.6, Haiku 4.5 are still in SDK 1.14's Model list).
   {id: 'claude-opus-4-8', match: ['claude-opus-4-8'], versions: [{effectiveFrom: SINCE_MODEL_EXISTED, rates: claude(5, 6.25, 10, 0.5, 25), source: CLAUDE_PAGE}]},
   {id: 'claude-opus-4-7', match: ['claude-opus-4-7'], versions: [{effectiveFrom: SINCE_MODEL_EXISTED, rates: claude(5, 6.25, 10, 0.5, 25), source: CLAUDE_PAGE}]},
   {id: 'claude-opus-4-6', match: ['claude-opus-4-6'], versions: [{effectiveFrom: SINCE_MODEL_EXISTED, rates: claude(5, 6.25, 10, 0.5, 25), source: CLAUDE_PAGE}]},
@@ -137,6 +164,31 @@ export const BUILTIN_PRICES: readonly PricedModel[] = [
   },
 ]
 
+/**
+ * Current Claude models (SDK 1.14's Model list) the reference gives no complete rate card for: not
+ * priced (a guessed cache-write or input rate would be a wrong cost that looks right). What the
+ * reference does say is kept here so operators and the cost check can point at it.
+ */
+export const KNOWN_UNPRICED: ReadonlyArray<{match: string; known: string}> = [
+  {match: 'claude-opus-5-5', known: 'input $4, output $20, cache read $0.20 (0.05x) per MTok; cache-write rates not in the reference (wire-format.md 4.1 note)'},
+  {match: 'claude-opus-5', known: 'no rates in the reference'},
+  {match: 'claude-fable-5-1', known: 'cache read is 0.025x input; no absolute rates in the reference (wire-format.md 4.1 note)'},
+  {match: 'claude-fable-5-2', known: 'no rates in the reference'},
+  {match: 'claude-fable-5', known: 'no rates in the reference'},
+  {match: 'claude-haiku-5-5', known: 'prompt-length tiers; no rates in the reference (wire-format.md 4.1 note)'},
+  {match: 'claude-mythos-5-2', known: 'no rates in the reference'},
+  {match: 'claude-mythos-5-1', known: 'no rates in the reference'},
+  {match: 'claude-mythos-5', known: 'no rates in the reference'},
+  {match: 'claude-mythos-preview', known: 'no rates in the reference (retired 2026-06-30 per SDK 1.14)'},
+]
+
+/** What the reference says about a current model the table does not price, or null. */
+export function knownUnpriced(model: string): string | null {
+  const name = model.toLowerCase()
+  const hit = [...KNOWN_UNPRICED].sort((a, b) => b.match.length - a.match.length).find((k) => modelIdMatches(name, k.match))
+  return hit?.known ?? null
+}
+
 /** `costTracking.pricingOverrides[model]` as written in the config (USD per million tokens). */
 export interface PriceOverride {
   inputPerMillion: number
@@ -183,11 +235,22 @@ export function toPico(rates: RatesUsdPerMTok): RatesPico {
 
 const BOUNDARY_CHARS = new Set(['-', '@', ':', '['])
 
-/** True when `model` equals `prefix` or continues it after a boundary character. */
+/** `-5`, `-10`: a minor version right after the prefix (then the end or a boundary), i.e. another model. */
+const MINOR_VERSION_CONTINUATION = /^-\d{1,2}(?:$|[-@:[])/
+
+/** True when `model` equals `prefix` or continues it after a boundary character (override keys: `claude-sonnet-4` covers every 4.x). */
 export function prefixMatches(model: string, prefix: string): boolean {
   if (!model.startsWith(prefix)) return false
   if (model.length === prefix.length) return true
   return BOUNDARY_CHARS.has(model[prefix.length] as string)
+}
+
+/**
+ * Built-in table ids: `prefixMatches`, unless the continuation is a minor version (`claude-sonnet-5`
+ * does not match `claude-sonnet-5-6`, another model; dated variants like `-20261001` and `@20261001` do).
+ */
+export function modelIdMatches(model: string, id: string): boolean {
+  return prefixMatches(model, id) && !MINOR_VERSION_CONTINUATION.test(model.slice(id.length))
 }
 
 /**
@@ -325,7 +388,7 @@ export class PricingTable {
     for (const o of this.overrides) {
       if (prefixMatches(name, o.key)) return {label: `override:${o.key}`, tier: 'standard', rates: o.rates}
     }
-    const hit = this.prefixes.find((p) => prefixMatches(name, p.prefix))
+    const hit = this.prefixes.find((p) => modelIdMatches(name, p.prefix))
     if (!hit) return null
     let chosen: CompiledVersion | undefined
     for (const v of hit.model.versions) if (v.from <= atMs) chosen = v

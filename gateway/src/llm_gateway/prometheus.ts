@@ -119,6 +119,7 @@ interface SeriesBundle {
   overhead: HistogramSeries
   tokens: Record<'input' | 'output' | 'cache_write' | 'cache_read', {value: number} | undefined>
   cost: {value: number} | undefined
+  unpriced: {value: number} | undefined
   streamFailures: {value: number}
   provider: string
   model: string
@@ -134,6 +135,7 @@ export class GatewayPrometheus {
   private readonly overhead: FastHistogram
   private readonly tokens: FastCounter
   private readonly cost: FastCounter
+  private readonly unpriced: FastCounter
   private readonly streamFailures: FastCounter
   private readonly auditRecords: Counter
   private readonly auditWriteErrors: Counter
@@ -154,6 +156,7 @@ export class GatewayPrometheus {
     this.overhead = new FastHistogram('gateway_overhead_seconds', 'Time spent inside the gateway (not waiting on the upstream).', OVERHEAD_BUCKETS, registry)
     this.tokens = new FastCounter('gateway_tokens_total', 'Tokens by type (input = uncached input, cache_write, cache_read, output).', registry)
     this.cost = new FastCounter('gateway_cost_usd_total', 'Cost in USD of priced requests (unpriced requests add nothing).', registry)
+    this.unpriced = new FastCounter('gateway_unpriced_requests_total', 'Requests with no price for their model (cost unknown, not counted in gateway_cost_usd_total), by model.', registry)
     this.streamFailures = new FastCounter('gateway_stream_failures_total', 'Streamed requests that did not complete successfully.', registry)
     this.auditRecords = new Counter({name: 'gateway_audit_records_total', help: 'Rows committed to the audit log by this process.', registers})
     this.auditWriteErrors = new Counter({name: 'gateway_audit_write_errors_total', help: 'Failed audit log write attempts.', registers})
@@ -199,6 +202,7 @@ export class GatewayPrometheus {
         // Token and cost series appear on their first non-zero increment (as with prom-client's inc).
         tokens: {input: undefined, output: undefined, cache_write: undefined, cache_read: undefined},
         cost: undefined,
+        unpriced: undefined,
         streamFailures: this.streamFailures.at(provider, {provider}),
         provider,
         model,
@@ -224,6 +228,8 @@ export class GatewayPrometheus {
     this.addTokens(b, 'cache_write', u.cache_creation_input_tokens)
     this.addTokens(b, 'cache_read', u.cache_read_input_tokens)
     if (cost.micros !== null && cost.micros > 0) (b.cost ??= this.cost.at(`${provider}\u0000${model}`, {provider, model})).value += cost.micros / 1_000_000
+    // Same model label (and cap) as every other series: past MAX_MODEL_LABELS new models count under "other".
+    if (cost.status === 'unpriced') (b.unpriced ??= this.unpriced.at(model, {model})).value++
     if (record.stream && !record.success) b.streamFailures.value++
     if (record.provider !== null && this.providerUpFromRecords) {
       if (record.success) this.providerUp.set({provider}, 1)

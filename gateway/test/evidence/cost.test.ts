@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import {computeCost, formatMicros, mergeStreamUsage, usageFromAnthropic, usageFromOllama, usageFromOpenAI, type CostInput} from '../../src/llm_gateway/cost.js'
-import {isDeepSeekPeak, PricingConfigError, PricingTable} from '../../src/llm_gateway/pricing.js'
+import {isDeepSeekPeak, knownUnpriced, PricingConfigError, PricingTable} from '../../src/llm_gateway/pricing.js'
 import type {Usage} from '../../src/llm_gateway/record.js'
 
 const table = new PricingTable()
@@ -98,6 +98,40 @@ describe('evidence/cost: per-request cost in micro-dollars (wire-format.md 4 and
   it('DeepSeek cache writes carry no surcharge: billed as cache misses', () => {
     const c = computeCost({...input('deepseek-v4-pro', usage(1000, 0, 500)), provider: 'deepseek', provider_type: 'deepseek', received_at: WED_PEAK}, table)
     expect(c.micros).to.equal(1500 * 1.32)
+  })
+
+  it('Sonnet 5 / 5.5 at $2 / $10, cache read $0.20 (Sonnet 5.5: $0.10 from 2026-10-07), writes $2.50 / $4 per MTok', () => {
+    const u = usage(1000, 2000, 700, 40_000, {w5m: 300, w1h: 400})
+    // micro-dollars = tokens x USD/MTok / 1e6 x 1e6 = tokens x USD/MTok
+    const at = (read: number): number => 1000 * 2 + 300 * 2.5 + 400 * 4 + 40_000 * read + 2000 * 10
+    for (const model of ['claude-sonnet-5', 'claude-sonnet-5-20261001', 'claude-sonnet-5@20261001']) {
+      const c = computeCost(input(model, u), table)
+      expect(c.micros, model).to.equal(at(0.2))
+      expect(c.pricing, model).to.equal('claude-sonnet-5@1970-01-01')
+    }
+    const before = computeCost(input('claude-sonnet-5-5', u, {received_at: Date.parse('2026-10-06T23:59:59Z')}), table)
+    expect(before.micros).to.equal(at(0.2))
+    expect(before.pricing).to.equal('claude-sonnet-5-5@1970-01-01')
+    const after = computeCost(input('claude-sonnet-5-5', u, {received_at: Date.parse('2026-10-07T00:00:00Z')}), table)
+    expect(after.micros).to.equal(at(0.1))
+    expect(after.pricing).to.equal('claude-sonnet-5-5@2026-10-07')
+  })
+
+  it('a minor version after a table id is another model: claude-sonnet-5-6 does not borrow Sonnet 5; overrides still cover a family prefix', () => {
+    for (const model of ['claude-sonnet-5-6', 'claude-sonnet-5-1@20270101', 'claude-haiku-4-5-1']) {
+      expect(computeCost(input(model, usage(10, 10)), table).status, model).to.equal('unpriced')
+    }
+    const over = new PricingTable({overrides: {'claude-sonnet-5': {inputPerMillion: 1, outputPerMillion: 1}}})
+    expect(computeCost(input('claude-sonnet-5-6', usage(10, 10)), over).pricing).to.equal('override:claude-sonnet-5')
+  })
+
+  it('current models without a complete rate card in the reference stay unpriced and say what is known', () => {
+    for (const model of ['claude-opus-5-5', 'claude-opus-5', 'claude-fable-5', 'claude-fable-5-1', 'claude-fable-5-2', 'claude-haiku-5-5', 'claude-mythos-5', 'claude-mythos-5-1', 'claude-mythos-5-2', 'claude-mythos-preview']) {
+      expect(computeCost(input(model, usage(10, 10)), table).status, model).to.equal('unpriced')
+      expect(knownUnpriced(model), model).to.be.a('string')
+    }
+    expect(knownUnpriced('claude-opus-5-5')).to.contain('$4')
+    expect(knownUnpriced('claude-sonnet-5')).to.equal(null)
   })
 
   it('unknown model: cost_status "unpriced" with a null cost, never a silent 0; no family-price guessing', () => {

@@ -1,5 +1,6 @@
 import {defineCheck} from '../types.js'
-import {couldNotMeasure, fail, gatewayUrlHint, pass} from '../util.js'
+import type {CheckResult, Evidence} from '../types.js'
+import {couldNotMeasure, fail, gatewayUrlHint, inconclusive, pass} from '../util.js'
 import {gatewayFailure} from '../gateway/common.js'
 import {probeParams} from '../traffic/routes-through-gateway.js'
 import {errorMessageOf, findAuditEntry, probeApiKey, sharedJsonProbe} from '../traffic/probe.js'
@@ -15,6 +16,75 @@ interface Params {
 const EXPECTED = 'the probe request is costed: input and output tokens > 0 and a cost > 0 USD for the priced model'
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : null)
+
+/**
+ * The `orchestra-config.json` entry that prices `model`: the path and field names are exact (the
+ * gateway's `costTracking.pricingOverrides`, USD per million tokens); the <...> placeholders are the
+ * published rates, left for the operator on purpose (a guessed rate would be a wrong cost that looks right).
+ */
+export function pricingOverrideEntry(model: string): string {
+  const rates = ['inputPerMillion', 'outputPerMillion', 'cacheReadPerMillion', 'cacheWrite5mPerMillion', 'cacheWrite1hPerMillion']
+  const placeholder: Record<string, string> = {
+    inputPerMillion: '<input USD/MTok>',
+    outputPerMillion: '<output USD/MTok>',
+    cacheReadPerMillion: '<cache read USD/MTok>',
+    cacheWrite5mPerMillion: '<5-minute cache write USD/MTok>',
+    cacheWrite1hPerMillion: '<1-hour cache write USD/MTok>',
+  }
+  return `"llmGateway": {"costTracking": {"pricingOverrides": {${JSON.stringify(model)}: {${rates.map((r) => `"${r}": ${placeholder[r]}`).join(', ')}}}}}`
+}
+
+/** The probe was served and its tokens recorded, but the gateway has no price for the model: inconclusive, not a failure of cost tracking. */
+export function unpricedModelResult(input: {model: string; measured: string; evidence: Evidence; configPath: string; restartHint: string}): CheckResult {
+  const entry = pricingOverrideEntry(input.model)
+  return inconclusive({
+    detail: `inconclusive: model ${input.model} has no price, so the gateway recorded the request as unpriced (cost unknown) and cost tracking could not be verified (${input.measured})`,
+    expected: EXPECTED,
+    measured: input.measured,
+    evidence: {...input.evidence, unpriced_model: input.model, pricing_override: entry},
+    remediation: `Model ${input.model} has no price: add ${entry} to ${input.configPath} with the model's published rates (https://platform.claude.com/docs/en/about-claude/pricing), then ${input.restartHint}; or probe a priced model (params.model).`,
+  })
+}
+
+export interface CostEvidence {
+  input: number | null
+  output: number | null
+  /** USD, from the audit row or the x-gateway-cost-usd header. */
+  cost: number | null
+  /** The audit row's cost_status (priced, estimated, unpriced, disabled, ...); null when only the header was seen. */
+  status: string | null
+  /** The model the gateway priced (the audit row's model: served after any modelMap, else requested). */
+  model: string
+  source: string
+  evidence: Evidence
+  configPath: string
+  restartHint: string
+}
+
+/** The verdict once the probe was served and its cost evidence found (pure: unit-tested on its own). */
+export function judgeCostEvidence(e: CostEvidence): CheckResult {
+  const {input, output, cost, status, evidence} = e
+  evidence.source = e.source
+  evidence.measured = {input_tokens: input, output_tokens: output, cost_usd: cost, cost_status: status}
+  const measured = `in ${input ?? '?'} / out ${output ?? '?'} tokens, $${cost ?? '?'}${status ? ` (${status})` : ''}`
+  if (!input || !output || input <= 0 || output <= 0) {
+    return fail({detail: `tokens not recorded (${measured})`, expected: EXPECTED, measured, evidence, remediation: 'The gateway did not parse the usage of the response: check that the provider returns usage and the gateway records it.'})
+  }
+  if (status === 'unpriced') return unpricedModelResult({model: e.model, measured, evidence, configPath: e.configPath, restartHint: e.restartHint})
+  if (cost === null || cost <= 0) {
+    return fail({
+      detail: `no cost for ${e.model} (${measured})`,
+      expected: EXPECTED,
+      measured,
+      evidence,
+      remediation:
+        status === 'disabled'
+          ? `Cost tracking is disabled: set llmGateway.costTracking.enabled true in ${e.configPath}, then ${e.restartHint}.`
+          : `The request was recorded with no cost (${status ?? 'no cost'}): check llmGateway.costTracking (enabled, and a price for ${e.model} in the built-in table or pricingOverrides) in ${e.configPath}, or probe a priced model (params.model).`,
+    })
+  }
+  return pass({detail: `request costed from the ${e.source}: ${measured}`, expected: EXPECTED, measured, evidence})
+}
 
 /** §1.2 "Cost tracking records metrics"; §2.3 "Cost tracking still works". */
 export const costRecordsRequest = defineCheck<Params>({
@@ -75,24 +145,16 @@ export const costRecordsRequest = defineCheck<Params>({
         remediation: `Enable cost tracking and the audit log ("costTracking": {"enabled": true}, "audit": {"enabled": true} under llmGateway in ${target.paths.orchestraConfig}), then ${target.restartHint()}.`,
       })
     }
-    evidence.source = source
-    evidence.measured = {input_tokens: input, output_tokens: output, cost_usd: cost, cost_status: status}
-    const measured = `in ${input ?? '?'} / out ${output ?? '?'} tokens, $${cost ?? '?'}${status ? ` (${status})` : ''}`
-    if (!input || !output || input <= 0 || output <= 0) {
-      return fail({detail: `tokens not recorded (${measured})`, expected: EXPECTED, measured, evidence, remediation: 'The gateway did not parse the usage of the response: check that the provider returns usage and the gateway records it.'})
-    }
-    if (cost === null || cost <= 0) {
-      return fail({
-        detail: `no cost for ${params.model} (${measured})`,
-        expected: EXPECTED,
-        measured,
-        evidence,
-        remediation:
-          status === 'disabled'
-            ? `Cost tracking is disabled: set llmGateway.costTracking.enabled true in ${target.paths.orchestraConfig}, then ${target.restartHint()}.`
-            : `The model is not priced (${status ?? 'no cost'}): add it to llmGateway.costTracking.pricingOverrides in ${target.paths.orchestraConfig}, or probe a priced model (params.model).`,
-      })
-    }
-    return pass({detail: `request costed from the ${source}: ${measured}`, expected: EXPECTED, measured, evidence})
+    return judgeCostEvidence({
+      input,
+      output,
+      cost,
+      status,
+      model: lookup.found && typeof lookup.entry.model === 'string' && lookup.entry.model !== '' ? lookup.entry.model : params.model,
+      source,
+      evidence,
+      configPath: target.paths.orchestraConfig,
+      restartHint: target.restartHint(),
+    })
   },
 })

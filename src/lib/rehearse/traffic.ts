@@ -19,13 +19,19 @@ export interface TrafficProfile {
   system: string
 }
 
-/** The agents of the recorded run (main agent and three sub-agents) plus a reviewer. */
+/**
+ * The agents of the recorded run (main agent and three sub-agents) plus a reviewer, on current model
+ * ids (SDK 1.14: Sonnet 5.5, Sonnet 5, Sonnet 4.6, Opus 4.6) alongside Claude Code 2.0.77's recorded ones
+ * (claude-sonnet-4-5-20250929, claude-haiku-4-5-20251001). Only priced models, so the rehearsal's cost
+ * figures cover all of its traffic.
+ */
 const AGENTS: {agent: string; model: string; tools: number; role: string; weight: number}[] = [
-  {agent: 'general-purpose', model: 'claude-sonnet-4-6', tools: 18, role: 'You are an interactive CLI tool that helps users with software engineering tasks.', weight: 4},
+  {agent: 'general-purpose', model: 'claude-sonnet-5-5', tools: 18, role: 'You are an interactive CLI tool that helps users with software engineering tasks.', weight: 3},
+  {agent: 'general-purpose', model: 'claude-sonnet-4-5-20250929', tools: 18, role: 'You are an interactive CLI tool that helps users with software engineering tasks.', weight: 1},
   {agent: 'command-executor', model: 'claude-sonnet-4-6', tools: 1, role: 'You are a command execution specialist for Claude Code.', weight: 2},
   {agent: 'file-search', model: 'claude-haiku-4-5-20251001', tools: 11, role: 'You are a file search specialist for Claude Code, Anthropic\'s official CLI for Claude.', weight: 3},
   {agent: 'planner', model: 'claude-opus-4-6', tools: 11, role: 'You are a software architect and planning specialist for Claude Code.', weight: 1},
-  {agent: 'code-reviewer', model: 'claude-sonnet-4-6', tools: 6, role: 'You are a code review specialist for Claude Code.', weight: 1},
+  {agent: 'code-reviewer', model: 'claude-sonnet-5', tools: 6, role: 'You are a code review specialist for Claude Code.', weight: 1},
 ]
 const TOOL_NAMES = ['Bash', 'Read', 'Write', 'Edit', 'Glob', 'Grep', 'WebFetch', 'TodoWrite', 'Task', 'NotebookEdit', 'WebSearch', 'BashOutput', 'KillShell', 'ExitPlanMode', 'SlashCommand', 'MultiEdit', 'LS', 'Agent']
 const PROMPTS = ['Find where the proxy port is read and list the callers.', 'Run the test suite and summarise the failures.', 'Plan the removal of the legacy proxy module.', 'Review the launcher change for error handling.', 'Explain what the gateway health endpoint returns.']

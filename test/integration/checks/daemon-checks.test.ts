@@ -102,10 +102,12 @@ describe('checks against the reference daemon', function () {
       expect(m.cost_usd).to.be.greaterThan(0)
     })
 
-    it('cost.records_request fails for a model the gateway cannot price', async () => {
+    it('cost.records_request is inconclusive for a model the gateway cannot price, with the pricingOverrides entry to add (#20.3)', async () => {
       const r = await h.check('cost.records_request', {model: 'no-such-model-7'})
-      expect(r.outcome, show(r)).to.equal('fail')
-      expect(r.remediation).to.match(/pric/i)
+      expect(r.outcome, show(r)).to.equal('inconclusive')
+      expect(r.detail).to.match(/^inconclusive: model no-such-model-7 has no price/)
+      expect(r.remediation).to.contain('"llmGateway": {"costTracking": {"pricingOverrides": {"no-such-model-7": {"inputPerMillion": ')
+      expect(r.remediation).to.contain(h.target.paths.orchestraConfig)
     })
 
     it('proxy.listening fails (the proxy is disabled) and says how to enable it', async () => {
